@@ -1,0 +1,173 @@
+"""Bearer tokens: Spójnia's own ES256 issuer and verification of its own and an OIDC provider's.
+
+JOSE comes from joserfc, Authlib's successor to `authlib.jose`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet
+from joserfc.jwt import JWTClaimsRegistry
+
+from app.config import ExternalOidc, LocalIssuer
+from app.domain.ids import InstitutionId
+from app.domain.services.clients import VerifiedClaims
+
+ALGORITHMS = ["ES256", "RS256", "PS256", "EdDSA"]
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, wrongly signed, expired or from an unknown issuer."""
+
+
+def load_or_create_key(path: Path) -> ECKey:
+    if path.exists():
+        return ECKey.import_key(path.read_bytes(), parameters={"use": "sig"})
+    key = ECKey.generate_key("P-256", parameters={"use": "sig"}, private=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_bytes(key.as_pem(private=True))
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+
+
+class LocalTokenIssuer:
+    def __init__(self, settings: LocalIssuer) -> None:
+        self.settings = settings
+        self.key = load_or_create_key(settings.key_file)
+        self.kid = self.key.thumbprint()
+        self.keys = KeySet([ECKey.import_key(self.key.as_dict(private=False) | {"kid": self.kid})])
+
+    def issue(
+        self, *, subject: str, institution_id: InstitutionId, scopes: frozenset[str],
+        roles: frozenset[str] = frozenset(), ttl: int | None = None, system: bool = True,
+    ) -> IssuedToken:
+        now = int(time.time())
+        lifetime = ttl or self.settings.token_ttl_seconds
+        claims: dict[str, Any] = {
+            "iss": self.settings.issuer,
+            "aud": self.settings.audience,
+            "sub": subject,
+            "inst": str(institution_id),
+            "scope": " ".join(sorted(scopes)),
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "jti": str(uuid.uuid4()),
+        }
+        if roles:
+            claims["roles"] = sorted(roles)
+        if system:
+            claims["client_id"] = subject
+        token = jwt.encode({"alg": "ES256", "kid": self.kid, "typ": "at+jwt"}, claims, self.key)
+        return IssuedToken(access_token=token, expires_in=lifetime)
+
+    def jwks(self) -> dict[str, Any]:
+        return self.keys.as_dict(private=False)
+
+
+class RemoteJwks:
+    """The OIDC provider's key set, cached, and fetched again when an unknown `kid` appears."""
+
+    def __init__(self, settings: ExternalOidc, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+        self._keys: KeySet | None = None
+        self._fetched_at = 0.0
+
+    async def keys(self, kid: str | None) -> KeySet:
+        stale = time.monotonic() - self._fetched_at > self.settings.jwks_cache_seconds
+        known = self._keys is not None and (kid is None or any(k.kid == kid for k in self._keys.keys))
+        if self._keys is None or stale or not known:
+            await self._fetch()
+        assert self._keys is not None  # noqa: S101 - _fetch sets it or raises
+        return self._keys
+
+    async def _fetch(self) -> None:
+        if not self.settings.jwks_url:
+            raise InvalidToken("no OIDC provider is configured")
+        try:
+            response = await self.client.get(self.settings.jwks_url, timeout=5.0)
+            response.raise_for_status()
+            self._keys = KeySet.import_key_set(response.json())
+        except (httpx.HTTPError, ValueError, JoseError) as error:
+            raise InvalidToken("the identity provider's keys cannot be fetched") from error
+        self._fetched_at = time.monotonic()
+
+
+def _unverified_header_and_issuer(token: str) -> tuple[dict[str, Any], str | None]:
+    import base64
+
+    try:
+        header_b64, payload_b64, _ = token.split(".")
+        pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
+        header = json.loads(base64.urlsafe_b64decode(pad(header_b64)))
+        payload = json.loads(base64.urlsafe_b64decode(pad(payload_b64)))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidToken("the token is not a JWT") from error
+    if not isinstance(header, dict) or not isinstance(payload, dict):
+        raise InvalidToken("the token is not a JWT")
+    issuer = payload.get("iss")
+    return header, issuer if isinstance(issuer, str) else None
+
+
+class TokenVerifier:
+    def __init__(self, local: LocalTokenIssuer | None, local_settings: LocalIssuer, oidc: ExternalOidc, remote: RemoteJwks | None) -> None:
+        self.local = local
+        self.local_settings = local_settings
+        self.oidc = oidc
+        self.remote = remote
+
+    async def verify(self, token: str) -> VerifiedClaims:
+        header, issuer = _unverified_header_and_issuer(token)
+        if self.local is not None and issuer == self.local_settings.issuer:
+            keys, audience, inst_claim = self.local.keys, self.local_settings.audience, "inst"
+        elif self.remote is not None and issuer is not None and issuer == self.oidc.issuer:
+            keys = await self.remote.keys(header.get("kid"))
+            audience, inst_claim = self.oidc.audience, self.oidc.institution_claim
+        else:
+            raise InvalidToken("the token's issuer is not trusted")
+        try:
+            decoded = jwt.decode(token, keys, algorithms=ALGORITHMS)
+            JWTClaimsRegistry(
+                leeway=30,
+                iss={"essential": True, "value": issuer},
+                aud={"essential": True, "value": audience},
+                exp={"essential": True},
+                sub={"essential": True},
+            ).validate(decoded.claims)
+        except (JoseError, ValueError) as error:
+            raise InvalidToken(f"the token is not valid: {error.__class__.__name__}") from error
+        return _claims(decoded.claims, inst_claim)
+
+
+def _claims(claims: dict[str, Any], inst_claim: str) -> VerifiedClaims:
+    try:
+        institution_id = InstitutionId(uuid.UUID(str(claims[inst_claim])))
+    except (KeyError, ValueError) as error:
+        raise InvalidToken(f"the token has no valid '{inst_claim}' claim") from error
+    scope = claims.get("scope", "")
+    roles = claims.get("roles", [])
+    if isinstance(roles, str):
+        roles = roles.split()
+    return VerifiedClaims(
+        subject=str(claims["sub"]),
+        institution_id=institution_id,
+        scopes=frozenset(scope.split()) if isinstance(scope, str) else frozenset(),
+        roles=frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset(),
+        system="client_id" in claims,
+    )

@@ -1,0 +1,78 @@
+"""Idempotency keys in the database, so every worker process sees the same first answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.adapters.db.tables import IdempotencyRow
+
+
+class ReservationState(Enum):
+    NEW = "new"  # the caller runs the request and then completes or releases the key
+    REPLAY = "replay"  # the first answer is stored: send it again
+    MISMATCH = "mismatch"  # the key was used with another body
+    IN_PROGRESS = "in_progress"  # the first request with this key is still running
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status_code: int
+    body: str
+    headers: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    state: ReservationState
+    stored: StoredResponse | None = None
+
+
+class SqlIdempotencyStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, ttl_hours: int) -> None:
+        self._sessions = sessions
+        self._ttl = timedelta(hours=ttl_hours)
+
+    async def reserve(self, owner: str, key: str, fingerprint: str) -> Reservation:
+        now = datetime.now(UTC)
+        async with self._sessions() as session:
+            await session.execute(
+                delete(IdempotencyRow).where(
+                    IdempotencyRow.owner == owner, IdempotencyRow.key == key, IdempotencyRow.created_at < now - self._ttl  # type: ignore[operator]
+                )
+            )
+            session.add(IdempotencyRow(owner=owner, key=key, fingerprint=fingerprint, created_at=now))
+            try:
+                await session.commit()
+                return Reservation(ReservationState.NEW)
+            except IntegrityError:
+                await session.rollback()
+            row = await session.scalar(select(IdempotencyRow).where(IdempotencyRow.owner == owner, IdempotencyRow.key == key))
+        if row is None:  # released between our insert and our read: the caller may retry
+            return Reservation(ReservationState.IN_PROGRESS)
+        if row.fingerprint != fingerprint:
+            return Reservation(ReservationState.MISMATCH)
+        if row.status_code is None:
+            return Reservation(ReservationState.IN_PROGRESS)
+        return Reservation(
+            ReservationState.REPLAY, StoredResponse(row.status_code, row.response_body or "", row.response_headers or "{}")
+        )
+
+    async def complete(self, owner: str, key: str, response: StoredResponse) -> None:
+        async with self._sessions() as session:
+            await session.execute(
+                update(IdempotencyRow)
+                .where(IdempotencyRow.owner == owner, IdempotencyRow.key == key)  # type: ignore[arg-type]
+                .values(status_code=response.status_code, response_body=response.body, response_headers=response.headers)
+            )
+            await session.commit()
+
+    async def release(self, owner: str, key: str) -> None:
+        async with self._sessions() as session:
+            await session.execute(delete(IdempotencyRow).where(IdempotencyRow.owner == owner, IdempotencyRow.key == key))  # type: ignore[arg-type]
+            await session.commit()

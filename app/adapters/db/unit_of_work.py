@@ -1,0 +1,52 @@
+"""The SQL unit of work: one session, one transaction, repositories sharing it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.adapters.db.repositories import (
+    SqlApiClientRepository,
+    SqlAuditLog,
+    SqlEnrollmentRepository,
+    SqlFamilyRepository,
+    SqlInstitutionRepository,
+    SqlPersonRepository,
+    SqlWorkerRepository,
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self.institutions = SqlInstitutionRepository(self.session)
+        self.workers = SqlWorkerRepository(self.session)
+        self.persons = SqlPersonRepository(self.session)
+        self.enrollments = SqlEnrollmentRepository(self.session)
+        self.families = SqlFamilyRepository(self.session)
+        self.audit = SqlAuditLog(self.session)
+        self.api_clients = SqlApiClientRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # Whatever was not committed explicitly is rolled back: leaving early loses nothing half-done.
+        await self.session.rollback()
+        await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions)

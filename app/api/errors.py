@@ -1,0 +1,108 @@
+"""Domain and HTTP errors mapped to problem details in one table, for REST (and GraphQL)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.adapters.auth.tokens import InvalidToken
+from app.api.problems import FieldProblem, problem_response
+from app.domain.caller import MissingScope
+from app.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, StaleVersion
+
+log = logging.getLogger("spojnia.errors")
+
+
+class ApiError(Exception):
+    """An error of the HTTP layer itself (headers, keys), with its problem slug."""
+
+    def __init__(self, slug: str, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.slug = slug
+        self.detail = detail
+        self.headers = headers
+
+
+# Most specific first: the first matching class decides the problem type.
+DOMAIN_PROBLEMS: list[tuple[type[DomainError], str]] = [
+    (InvalidInput, "validation-error"),
+    (NotFound, "not-found"),
+    (MissingScope, "insufficient-scope"),
+    (PermissionDenied, "forbidden"),
+    (StaleVersion, "precondition-failed"),
+    (Conflict, "conflict"),
+]
+
+
+def problem_slug(error: DomainError) -> str:
+    for cls, slug in DOMAIN_PROBLEMS:
+        if isinstance(error, cls):
+            return slug
+    return "conflict"
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+async def _domain_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)  # noqa: S101 - registered for DomainError only
+    errors = [FieldProblem(field=e.field, message=e.message) for e in error.errors] if isinstance(error, InvalidInput) else None
+    headers = {"ETag": f'"{error.current_version}"'} if isinstance(error, StaleVersion) else None
+    if isinstance(error, MissingScope):
+        headers = {"WWW-Authenticate": 'Bearer error="insufficient_scope"'}
+    return problem_response(problem_slug(error), error.detail, request_id=_request_id(request), errors=errors, headers=headers)
+
+
+async def _api_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)  # noqa: S101
+    return problem_response(error.slug, error.detail, request_id=_request_id(request), headers=error.headers)
+
+
+async def _invalid_token(request: Request, error: Exception) -> JSONResponse:
+    return problem_response(
+        "unauthorized", str(error), request_id=_request_id(request),
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) if parts else "body"
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)  # noqa: S101
+    # Pydantic's `input` is left out on purpose: it may hold a PESEL or a name.
+    errors = [FieldProblem(field=_location(tuple(e.get("loc", ()))), message=str(e.get("msg", "invalid"))) for e in error.errors()]
+    return problem_response("validation-error", "the request is not valid", request_id=_request_id(request), errors=errors)
+
+
+_STATUS_SLUGS = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed", 409: "conflict",
+                 412: "precondition-failed", 415: "unsupported-media-type", 422: "validation-error", 428: "precondition-required"}
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)  # noqa: S101
+    slug = _STATUS_SLUGS.get(error.status_code, "validation-error" if error.status_code < 500 else "internal-error")
+    response = problem_response(slug, str(error.detail), request_id=_request_id(request), headers=dict(error.headers or {}))
+    response.status_code = error.status_code
+    return response
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"request_id": _request_id(request)})
+    return problem_response("internal-error", None, request_id=_request_id(request))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(InvalidToken, _invalid_token)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,107 @@
+"""RFC 9457 problem details: the problem types this API answers with, documented in one table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    slug: str
+    title: str
+    status: int
+    description: str
+
+    @property
+    def uri(self) -> str:
+        return f"/problems/{self.slug}"
+
+
+_TYPES = [
+    ProblemType("validation-error", "Invalid request", 422,
+                "The body, a parameter or a header breaks a rule; `errors` lists each field and why."),
+    ProblemType("unauthorized", "Authentication required", 401,
+                "No bearer token, or one that is malformed, wrongly signed, expired or from an untrusted issuer."),
+    ProblemType("insufficient-scope", "Missing scope", 403,
+                "The token is valid but lacks the scope this operation needs."),
+    ProblemType("forbidden", "Not allowed", 403,
+                "The caller may see the record but may not take this action on it, or acts for a worker who is not theirs."),
+    ProblemType("not-found", "Not found", 404,
+                "No such record, or one the caller's institution may not see: the two are not told apart."),
+    ProblemType("method-not-allowed", "Method not allowed", 405, "The resource does not answer to this HTTP method."),
+    ProblemType("conflict", "Conflict with the current state", 409,
+                "The request clashes with the record's state (already a member, already ended, ...)."),
+    ProblemType("idempotency-in-progress", "Request with this key still running", 409,
+                "A request with the same Idempotency-Key has not finished yet; retry shortly."),
+    ProblemType("idempotency-key-reused", "Idempotency key used with another body", 422,
+                "The Idempotency-Key was used before with a different request body."),
+    ProblemType("precondition-failed", "Stale version", 412,
+                "The If-Match ETag is not the record's current one: read it again and reapply the change."),
+    ProblemType("precondition-required", "If-Match required", 428,
+                "Changes to this resource need an If-Match header with the ETag last read."),
+    ProblemType("unsupported-media-type", "Unsupported media type", 415, "Send application/json."),
+    ProblemType("internal-error", "Internal error", 500,
+                "Something failed on our side; nothing was half-saved. Quote the request id when reporting it."),
+]
+
+PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in _TYPES}
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem."""
+
+    type: str = Field(examples=["/problems/validation-error"])
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldProblem] | None = None
+    allowed_actions: list[str] | None = None
+
+
+def problem_response(
+    slug: str,
+    detail: str | None = None,
+    *,
+    request_id: str | None = None,
+    errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    kind = PROBLEM_TYPES[slug]
+    body = Problem(
+        type=kind.uri, title=kind.title, status=kind.status, detail=detail, request_id=request_id, errors=errors
+    ).model_dump(exclude_none=True)
+    body.update(extra or {})
+    return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def problem_responses(*slugs: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the problems an operation may answer with."""
+    by_status: dict[int, list[ProblemType]] = {}
+    for slug in slugs:
+        kind = PROBLEM_TYPES[slug]
+        by_status.setdefault(kind.status, []).append(kind)
+    return {
+        status: {
+            "model": Problem,
+            "description": "; ".join(f"`{k.uri}`: {k.description}" for k in kinds),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status, kinds in sorted(by_status.items())
+    }
+
+
+AUTH_PROBLEMS = ("unauthorized", "insufficient-scope", "forbidden", "validation-error")

@@ -1,0 +1,50 @@
+"""The one composition root: settings in, ports wired to adapters out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.adapters.auth.tokens import LocalTokenIssuer, RemoteJwks, TokenVerifier
+from app.adapters.db.engine import make_engine, make_session_factory
+from app.adapters.db.idempotency import SqlIdempotencyStore
+from app.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from app.config import Settings
+from app.domain.clock import SystemClock
+from app.domain.code_lists import default_code_lists
+from app.domain.ports import Clock
+from app.domain.services.context import UseCaseContext
+
+
+@dataclass(kw_only=True)
+class Container:
+    settings: Settings
+    engine: AsyncEngine
+    ctx: UseCaseContext
+    issuer: LocalTokenIssuer | None
+    verifier: TokenVerifier
+    idempotency: SqlIdempotencyStore
+    http: httpx.AsyncClient
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.engine.dispose()
+
+
+def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    sessions = make_session_factory(engine)
+    http = httpx.AsyncClient()
+    issuer = LocalTokenIssuer(settings.local_issuer) if settings.local_issuer.enabled else None
+    remote = RemoteJwks(settings.oidc, http) if settings.oidc.jwks_url else None
+    return Container(
+        settings=settings,
+        engine=engine,
+        ctx=UseCaseContext(uow=SqlUnitOfWorkFactory(sessions), clock=clock or SystemClock(), codes=default_code_lists()),
+        issuer=issuer,
+        verifier=TokenVerifier(issuer, settings.local_issuer, settings.oidc, remote),
+        idempotency=SqlIdempotencyStore(sessions, ttl_hours=settings.idempotency_ttl_hours),
+        http=http,
+    )

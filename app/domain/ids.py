@@ -1,0 +1,16 @@
+"""Typed identifiers: a family id cannot be passed where a person id is expected."""
+
+from typing import NewType
+from uuid import UUID, uuid4
+
+InstitutionId = NewType("InstitutionId", UUID)
+WorkerId = NewType("WorkerId", UUID)
+PersonId = NewType("PersonId", UUID)
+EnrollmentId = NewType("EnrollmentId", UUID)
+FamilyId = NewType("FamilyId", UUID)
+MembershipId = NewType("MembershipId", UUID)
+AuditEventId = NewType("AuditEventId", UUID)
+
+
+def new_id() -> UUID:
+    return uuid4()

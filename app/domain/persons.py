@@ -1,0 +1,151 @@
+"""Persons known to Spójnia and their enrollments: who serves them, since when, how."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from app.domain.errors import Conflict, FieldError, InvalidInput
+from app.domain.ids import EnrollmentId, InstitutionId, PersonId, WorkerId
+from app.domain.values import IdentityDocument, Pesel, Sex
+
+
+def _clean_name(value: str, field: str) -> str:
+    cleaned = " ".join(value.split())
+    if not 1 <= len(cleaned) <= 100:
+        raise InvalidInput(f"{field} must have 1 to 100 characters", [FieldError(field, "1 to 100 characters")])
+    return cleaned
+
+
+@dataclass(slots=True, kw_only=True)
+class Person:
+    id: PersonId
+    first_name: str
+    last_name: str
+    birth_date: date
+    sex: Sex | None
+    pesel: Pesel | None
+    identity_document: IdentityDocument | None
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        id: PersonId,
+        first_name: str,
+        last_name: str,
+        birth_date: date | None,
+        sex: Sex | None,
+        pesel: Pesel | None,
+        identity_document: IdentityDocument | None,
+        at: datetime,
+    ) -> Person:
+        """A person with a PESEL takes birth date and sex from it; without one, birth date is required."""
+        if pesel is not None:
+            if birth_date is not None and birth_date != pesel.birth_date:
+                raise InvalidInput(
+                    "birth date does not match the PESEL",
+                    [FieldError("birth_date", "does not match the birth date encoded in PESEL")],
+                )
+            if sex is not None and sex != pesel.sex:
+                raise InvalidInput(
+                    "sex does not match the PESEL",
+                    [FieldError("sex", "does not match the sex digit of PESEL")],
+                )
+            birth_date, sex = pesel.birth_date, pesel.sex
+        elif birth_date is None:
+            raise InvalidInput(
+                "a person without PESEL needs a birth date",
+                [FieldError("birth_date", "required when there is no PESEL")],
+            )
+        if birth_date > at.date():
+            raise InvalidInput("birth date is in the future", [FieldError("birth_date", "in the future")])
+        return cls(
+            id=id,
+            first_name=_clean_name(first_name, "first_name"),
+            last_name=_clean_name(last_name, "last_name"),
+            birth_date=birth_date,
+            sex=sex,
+            pesel=pesel,
+            identity_document=identity_document,
+            created_at=at,
+            updated_at=at,
+        )
+
+    def rename(self, *, first_name: str | None, last_name: str | None, at: datetime) -> None:
+        if first_name is not None:
+            self.first_name = _clean_name(first_name, "first_name")
+        if last_name is not None:
+            self.last_name = _clean_name(last_name, "last_name")
+        self.updated_at = at
+        self.version += 1
+
+    def identify(self, pesel: Pesel, at: datetime) -> None:
+        """A person first registered without PESEL gets one (a newborn registered, a foreigner)."""
+        if self.pesel is not None and self.pesel != pesel:
+            raise Conflict("the person already has another PESEL")
+        if pesel.birth_date != self.birth_date:
+            raise InvalidInput(
+                "PESEL does not match the person's birth date",
+                [FieldError("pesel", "birth date encoded in PESEL differs from the person's")],
+            )
+        self.pesel = pesel
+        self.sex = pesel.sex
+        self.updated_at = at
+        self.version += 1
+
+
+@dataclass(slots=True, kw_only=True)
+class Enrollment:
+    """That an institution serves a person: status there and the worker to contact."""
+
+    id: EnrollmentId
+    person_id: PersonId
+    institution_id: InstitutionId
+    status: str
+    since: date
+    until: date | None
+    worker_id: WorkerId | None
+    # The person's identifier in the institution's own record system (POMOST, Syriusz...).
+    external_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+    @property
+    def active(self) -> bool:
+        return self.until is None
+
+    def change(
+        self,
+        *,
+        status: str | None,
+        worker_id: WorkerId | None,
+        clear_worker: bool,
+        external_ref: str | None,
+        at: datetime,
+    ) -> None:
+        if not self.active:
+            raise Conflict("the enrollment has ended; register the person again to reopen it")
+        if status is not None:
+            self.status = status
+        if clear_worker:
+            self.worker_id = None
+        elif worker_id is not None:
+            self.worker_id = worker_id
+        if external_ref is not None:
+            self.external_ref = external_ref
+        self.updated_at = at
+        self.version += 1
+
+    def end(self, *, on: date, at: datetime) -> None:
+        if not self.active:
+            raise Conflict("the enrollment has already ended")
+        if on < self.since:
+            raise InvalidInput("an enrollment cannot end before it began", [FieldError("until", "before since")])
+        self.until = on
+        self.updated_at = at
+        self.version += 1

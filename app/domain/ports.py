@@ -1,0 +1,163 @@
+"""Ports: what the domain needs from the outside world, as Protocols adapters implement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from app.domain.audit import AuditRecord
+from app.domain.clients import ApiClient
+from app.domain.families import Family
+from app.domain.ids import FamilyId, InstitutionId, PersonId, WorkerId
+from app.domain.institutions import Institution, Worker
+from app.domain.pagination import Page, PageRequest
+from app.domain.persons import Enrollment, Person
+from app.domain.values import Pesel
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+
+
+class InstitutionRepository(Protocol):
+    async def add(self, institution: Institution) -> None:
+        """Store a new institution."""
+
+    async def get(self, institution_id: InstitutionId) -> Institution | None:
+        """The institution, or None."""
+
+    async def get_many(self, ids: Sequence[InstitutionId]) -> list[Institution]:
+        """The institutions with these ids that exist, in no particular order."""
+
+    async def list(self, page: PageRequest) -> Page[Institution]:
+        """Institutions ordered by creation."""
+
+    async def update(self, institution: Institution, *, expected_version: int) -> None:
+        """Save changes; raises StaleVersion when someone else saved first."""
+
+
+class WorkerRepository(Protocol):
+    async def add(self, worker: Worker) -> None:
+        """Store a new worker."""
+
+    async def get(self, worker_id: WorkerId) -> Worker | None:
+        """The worker, or None."""
+
+    async def get_many(self, ids: Sequence[WorkerId]) -> list[Worker]:
+        """The workers with these ids that exist."""
+
+    async def by_idp_subject(self, institution_id: InstitutionId, subject: str) -> Worker | None:
+        """The worker of this institution whose identity-provider subject this is."""
+
+    async def list_for_institution(self, institution_id: InstitutionId, page: PageRequest) -> Page[Worker]:
+        """Workers of one institution ordered by creation."""
+
+
+class PersonRepository(Protocol):
+    async def add(self, person: Person) -> None:
+        """Store a new person; raises Conflict when the PESEL is already held."""
+
+    async def get(self, person_id: PersonId) -> Person | None:
+        """The person, or None."""
+
+    async def get_many(self, ids: Sequence[PersonId]) -> list[Person]:
+        """The persons with these ids that exist."""
+
+    async def by_pesel(self, pesel: Pesel) -> Person | None:
+        """The person with this PESEL, or None."""
+
+    async def update(self, person: Person, *, expected_version: int) -> None:
+        """Save changes; raises StaleVersion when someone else saved first."""
+
+    async def visible_to(self, person_id: PersonId, institution_id: InstitutionId) -> bool:
+        """True when the institution enrolls the person or a current member of their family."""
+
+    async def list_visible(self, institution_id: InstitutionId, page: PageRequest) -> Page[Person]:
+        """Persons the institution enrolls, ordered by creation."""
+
+
+class EnrollmentRepository(Protocol):
+    async def add(self, enrollment: Enrollment) -> None:
+        """Store a new enrollment."""
+
+    async def get(self, enrollment_id: object) -> Enrollment | None:
+        """The enrollment, or None."""
+
+    async def active_at(self, person_id: PersonId, institution_id: InstitutionId) -> Enrollment | None:
+        """The person's open enrollment at the institution, if any."""
+
+    async def for_persons(
+        self, person_ids: Sequence[PersonId], institution_id: InstitutionId
+    ) -> list[Enrollment]:
+        """Enrollments of these persons at one institution (the caller's own view)."""
+
+    async def update(self, enrollment: Enrollment, *, expected_version: int) -> None:
+        """Save changes; raises StaleVersion when someone else saved first."""
+
+
+class FamilyRepository(Protocol):
+    async def add(self, family: Family) -> None:
+        """Store a new family with its memberships."""
+
+    async def get(self, family_id: FamilyId) -> Family | None:
+        """The family with all its memberships, past and current, or None."""
+
+    async def get_many(self, ids: Sequence[FamilyId]) -> list[Family]:
+        """Families with these ids, with memberships."""
+
+    async def update(self, family: Family, *, expected_version: int) -> None:
+        """Save the family and its memberships; raises StaleVersion when someone else saved first."""
+
+    async def visible_to(self, family_id: FamilyId, institution_id: InstitutionId) -> bool:
+        """True when the institution created the family or enrolls a current member."""
+
+    async def list_visible(self, institution_id: InstitutionId, page: PageRequest) -> Page[Family]:
+        """Families visible to the institution, ordered by creation."""
+
+    async def families_of(self, person_ids: Sequence[PersonId]) -> dict[PersonId, list[FamilyId]]:
+        """For each person, the families they are currently a member of."""
+
+
+class AuditLog(Protocol):
+    async def record(self, record: AuditRecord) -> None:
+        """Append one record in the current transaction."""
+
+    async def for_subject(self, subject_id: object) -> list[AuditRecord]:
+        """Records about one subject, oldest first."""
+
+
+class ApiClientRepository(Protocol):
+    async def add(self, client: ApiClient) -> None:
+        """Register a client."""
+
+    async def get(self, client_id: str) -> ApiClient | None:
+        """The client, or None."""
+
+
+class UnitOfWork(Protocol):
+    institutions: InstitutionRepository
+    workers: WorkerRepository
+    persons: PersonRepository
+    enrollments: EnrollmentRepository
+    families: FamilyRepository
+    audit: AuditLog
+    api_clients: ApiClientRepository
+
+    async def __aenter__(self) -> Self:
+        """Begin a transaction."""
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """End it; anything not committed is rolled back."""
+
+    async def commit(self) -> None:
+        """Make the work durable."""
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork:
+        """A fresh unit of work."""

@@ -1,0 +1,50 @@
+"""What every use case needs: a unit of work, the clock, the code lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from app.domain.audit import AuditAction, AuditRecord, SubjectType
+from app.domain.caller import Caller
+from app.domain.code_lists import CodeLists
+from app.domain.ids import AuditEventId, new_id
+from app.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UseCaseContext:
+    uow: UnitOfWorkFactory
+    clock: Clock
+    codes: CodeLists
+
+
+async def audit(
+    uow: UnitOfWork,
+    ctx: UseCaseContext,
+    caller: Caller,
+    action: AuditAction,
+    subject_type: SubjectType,
+    subject_ids: Iterable[UUID],
+) -> None:
+    """Record one audit entry per subject, inside the caller's transaction."""
+    at = ctx.clock.now()
+    for subject_id in subject_ids:
+        await uow.audit.record(
+            AuditRecord(
+                id=AuditEventId(new_id()),
+                occurred_at=at,
+                actor=caller.actor,
+                actor_worker_id=caller.worker_id,
+                institution_id=caller.institution_id,
+                action=action,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                request_id=caller.request_id,
+            )
+        )
+
+
+def unique(ids: Sequence[UUID]) -> list[UUID]:
+    return list(dict.fromkeys(ids))

@@ -1,0 +1,192 @@
+"""Use cases of families: create, read (one or many, for GraphQL batching), list, change members."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from app.domain.audit import AuditAction, SubjectType
+from app.domain.caller import Caller, Scope
+from app.domain.errors import FieldError, InvalidInput, NotFound, StaleVersion
+from app.domain.families import Family
+from app.domain.ids import FamilyId, MembershipId, PersonId, new_id
+from app.domain.pagination import Page, PageRequest
+from app.domain.ports import UnitOfWork
+from app.domain.services.context import UseCaseContext, audit
+from app.domain.services.views import FamilyView, family_views
+from app.domain.values import Teryt
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewMember:
+    person_id: PersonId
+    role: str
+    since: date | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateFamily:
+    name: str
+    teryt: str | None = None
+    members: Sequence[NewMember] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeFamily:
+    family_id: FamilyId
+    expected_version: int
+    name: str | None = None
+    teryt: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddMember:
+    family_id: FamilyId
+    expected_version: int
+    member: NewMember
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeMembership:
+    family_id: FamilyId
+    membership_id: MembershipId
+    expected_version: int
+    role: str | None = None
+    end_on: date | None = None
+    end_reason: str = "LEFT_HOUSEHOLD"
+
+
+async def _check_member(
+    uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, member: NewMember, field_prefix: str
+) -> None:
+    ctx.codes.require("FamilyRole", member.role, field=f"{field_prefix}.role", on=ctx.clock.now().date())
+    if await uow.persons.get(member.person_id) is None or not await uow.persons.visible_to(
+        member.person_id, caller.institution_id
+    ):
+        # The same answer whether the person does not exist or is not the caller's to see.
+        raise InvalidInput(
+            "no such person", [FieldError(f"{field_prefix}.person_id", "no such person among your clients")]
+        )
+
+
+async def _views_and_audit(
+    uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, families: Sequence[Family], action: AuditAction
+) -> list[FamilyView]:
+    views = await family_views(uow, families, caller.institution_id)
+    await audit(uow, ctx, caller, action, SubjectType.FAMILY, [f.id for f in families])
+    member_ids = {m.person_id for f in families for m in f.current_members}
+    await audit(uow, ctx, caller, AuditAction.READ, SubjectType.PERSON, sorted(member_ids, key=str))
+    return views
+
+
+async def create_family(ctx: UseCaseContext, caller: Caller, cmd: CreateFamily) -> FamilyView:
+    caller.require(Scope.FAMILIES_WRITE)
+    now = ctx.clock.now()
+    family = Family(
+        id=FamilyId(new_id()),
+        name=Family.clean_name(cmd.name),
+        teryt=Teryt.parse(cmd.teryt) if cmd.teryt else None,
+        created_by=caller.institution_id,
+        created_at=now,
+        updated_at=now,
+    )
+    async with ctx.uow() as uow:
+        for i, member in enumerate(cmd.members):
+            await _check_member(uow, ctx, caller, member, f"members[{i}]")
+            family.add_member(
+                membership_id=MembershipId(new_id()),
+                person_id=member.person_id,
+                role=member.role,
+                since=member.since or now.date(),
+                at=now,
+            )
+        family.version = 1
+        await uow.families.add(family)
+        [view] = await _views_and_audit(uow, ctx, caller, [family], AuditAction.CREATE)
+        await uow.commit()
+    return view
+
+
+async def read_families(ctx: UseCaseContext, caller: Caller, family_ids: Sequence[FamilyId]) -> list[FamilyView | None]:
+    """Many families in a fixed number of queries; None where the caller may not see one."""
+    caller.require(Scope.FAMILIES_READ)
+    async with ctx.uow() as uow:
+        found = {f.id: f for f in await uow.families.get_many(family_ids)}
+        visible = [f for fid, f in found.items() if await uow.families.visible_to(fid, caller.institution_id)]
+        views = {v.family.id: v for v in await _views_and_audit(uow, ctx, caller, visible, AuditAction.READ)}
+        await uow.commit()
+    return [views.get(fid) for fid in family_ids]
+
+
+async def read_family(ctx: UseCaseContext, caller: Caller, family_id: FamilyId) -> FamilyView:
+    [view] = await read_families(ctx, caller, [family_id])
+    if view is None:
+        raise NotFound("no such family")
+    return view
+
+
+async def list_families(ctx: UseCaseContext, caller: Caller, page: PageRequest) -> Page[FamilyView]:
+    caller.require(Scope.FAMILIES_READ)
+    async with ctx.uow() as uow:
+        found = await uow.families.list_visible(caller.institution_id, page)
+        views = await _views_and_audit(uow, ctx, caller, found.items, AuditAction.LIST)
+        await uow.commit()
+    return Page(items=views, next_after=found.next_after)
+
+
+async def _family_for_change(uow: UnitOfWork, caller: Caller, family_id: FamilyId, expected_version: int) -> Family:
+    caller.require(Scope.FAMILIES_WRITE)
+    family = await uow.families.get(family_id)
+    if family is None or not await uow.families.visible_to(family_id, caller.institution_id):
+        raise NotFound("no such family")
+    if family.version != expected_version:
+        raise StaleVersion("the family has changed since you read it", family.version)
+    return family
+
+
+async def _save(uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, family: Family, expected_version: int) -> FamilyView:
+    await uow.families.update(family, expected_version=expected_version)
+    [view] = await _views_and_audit(uow, ctx, caller, [family], AuditAction.UPDATE)
+    await uow.commit()
+    return view
+
+
+async def change_family(ctx: UseCaseContext, caller: Caller, cmd: ChangeFamily) -> FamilyView:
+    now = ctx.clock.now()
+    teryt = Teryt.parse(cmd.teryt) if cmd.teryt else None
+    async with ctx.uow() as uow:
+        family = await _family_for_change(uow, caller, cmd.family_id, cmd.expected_version)
+        family.rename(name=cmd.name, teryt=teryt, at=now)
+        return await _save(uow, ctx, caller, family, cmd.expected_version)
+
+
+async def add_member(ctx: UseCaseContext, caller: Caller, cmd: AddMember) -> FamilyView:
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
+        family = await _family_for_change(uow, caller, cmd.family_id, cmd.expected_version)
+        await _check_member(uow, ctx, caller, cmd.member, "member")
+        family.add_member(
+            membership_id=MembershipId(new_id()),
+            person_id=cmd.member.person_id,
+            role=cmd.member.role,
+            since=cmd.member.since or now.date(),
+            at=now,
+        )
+        return await _save(uow, ctx, caller, family, cmd.expected_version)
+
+
+async def change_membership(ctx: UseCaseContext, caller: Caller, cmd: ChangeMembership) -> FamilyView:
+    """A new role ends the membership and opens another; leaving ends it. History stays."""
+    now = ctx.clock.now()
+    on = cmd.end_on or now.date()
+    async with ctx.uow() as uow:
+        family = await _family_for_change(uow, caller, cmd.family_id, cmd.expected_version)
+        if cmd.role is not None:
+            ctx.codes.require("FamilyRole", cmd.role, field="role", on=now.date())
+            family.change_role(
+                membership_id=cmd.membership_id, new_membership_id=MembershipId(new_id()), role=cmd.role, on=on, at=now
+            )
+        else:
+            family.end_membership(membership_id=cmd.membership_id, on=on, reason=cmd.end_reason, at=now)
+        return await _save(uow, ctx, caller, family, cmd.expected_version)

@@ -1,0 +1,212 @@
+"""Use cases of persons: register (or enroll a known person), read, list, change, enrollments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from app.domain.audit import AuditAction, SubjectType
+from app.domain.caller import Caller, Scope
+from app.domain.errors import FieldError, InvalidInput, NotFound, PermissionDenied, StaleVersion
+from app.domain.ids import EnrollmentId, InstitutionId, PersonId, WorkerId, new_id
+from app.domain.institutions import Institution
+from app.domain.pagination import Page, PageRequest
+from app.domain.persons import Enrollment, Person
+from app.domain.ports import UnitOfWork
+from app.domain.services.context import UseCaseContext, audit
+from app.domain.services.views import EnrollmentView, PersonView, person_views
+from app.domain.values import IdentityDocument, Pesel, Sex
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrollmentDetails:
+    status: str
+    since: date | None = None
+    worker_id: WorkerId | None = None
+    external_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterPerson:
+    first_name: str
+    last_name: str
+    birth_date: date | None = None
+    sex: Sex | None = None
+    pesel: str | None = None
+    identity_document: IdentityDocument | None = None
+    enrollment: EnrollmentDetails
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Registration:
+    view: PersonView
+    newly_enrolled: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangePerson:
+    person_id: PersonId
+    expected_version: int
+    first_name: str | None = None
+    last_name: str | None = None
+    pesel: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeEnrollment:
+    enrollment_id: EnrollmentId
+    expected_version: int
+    status: str | None = None
+    worker_id: WorkerId | None = None
+    clear_worker: bool = False
+    external_ref: str | None = None
+    until: date | None = None
+
+
+async def caller_institution(uow: UnitOfWork, caller: Caller) -> Institution:
+    institution = await uow.institutions.get(caller.institution_id)
+    if institution is None:
+        raise PermissionDenied("the token's institution is not registered in Spójnia")
+    return institution
+
+
+async def _check_worker(uow: UnitOfWork, worker_id: WorkerId | None, institution_id: InstitutionId, field: str) -> None:
+    if worker_id is None:
+        return
+    worker = await uow.workers.get(worker_id)
+    if worker is None or worker.institution_id != institution_id:
+        raise InvalidInput("the worker is not a worker of your institution", [FieldError(field, "not a worker of your institution")])
+
+
+async def register_person(ctx: UseCaseContext, caller: Caller, cmd: RegisterPerson) -> Registration:
+    """Registers a client of the caller's institution; a person already known is enrolled, never duplicated."""
+    caller.require(Scope.PERSONS_WRITE)
+    now = ctx.clock.now()
+    pesel = Pesel.parse(cmd.pesel) if cmd.pesel is not None else None
+    async with ctx.uow() as uow:
+        institution = await caller_institution(uow, caller)
+        status_list = institution.enrollment_status_list()
+        ctx.codes.require(status_list, cmd.enrollment.status, field="enrollment.status", on=now.date())
+        await _check_worker(uow, cmd.enrollment.worker_id, institution.id, "enrollment.worker_id")
+        person = await uow.persons.by_pesel(pesel) if pesel else None
+        if person is None:
+            person = Person.register(
+                id=PersonId(new_id()),
+                first_name=cmd.first_name,
+                last_name=cmd.last_name,
+                birth_date=cmd.birth_date,
+                sex=cmd.sex,
+                pesel=pesel,
+                identity_document=cmd.identity_document,
+                at=now,
+            )
+            await uow.persons.add(person)
+            await audit(uow, ctx, caller, AuditAction.CREATE, SubjectType.PERSON, [person.id])
+        enrollment = await uow.enrollments.active_at(person.id, institution.id)
+        newly_enrolled = enrollment is None
+        if enrollment is None:
+            enrollment = Enrollment(
+                id=EnrollmentId(new_id()),
+                person_id=person.id,
+                institution_id=institution.id,
+                status=cmd.enrollment.status,
+                since=cmd.enrollment.since or now.date(),
+                until=None,
+                worker_id=cmd.enrollment.worker_id,
+                external_ref=cmd.enrollment.external_ref,
+                created_at=now,
+                updated_at=now,
+            )
+            await uow.enrollments.add(enrollment)
+            await audit(uow, ctx, caller, AuditAction.ENROLL, SubjectType.PERSON, [person.id])
+        [view] = await person_views(uow, [person], institution.id)
+        await uow.commit()
+    return Registration(view=view, newly_enrolled=newly_enrolled)
+
+
+async def _visible_person(uow: UnitOfWork, caller: Caller, person_id: PersonId) -> Person:
+    person = await uow.persons.get(person_id)
+    if person is None or not await uow.persons.visible_to(person_id, caller.institution_id):
+        raise NotFound("no such person")
+    return person
+
+
+async def read_person(ctx: UseCaseContext, caller: Caller, person_id: PersonId) -> PersonView:
+    caller.require(Scope.PERSONS_READ)
+    async with ctx.uow() as uow:
+        person = await _visible_person(uow, caller, person_id)
+        [view] = await person_views(uow, [person], caller.institution_id)
+        await audit(uow, ctx, caller, AuditAction.READ, SubjectType.PERSON, [person.id])
+        await uow.commit()
+    return view
+
+
+async def list_persons(ctx: UseCaseContext, caller: Caller, page: PageRequest) -> Page[PersonView]:
+    """The caller's institution's clients; each person listed is an audited read."""
+    caller.require(Scope.PERSONS_READ)
+    async with ctx.uow() as uow:
+        found = await uow.persons.list_visible(caller.institution_id, page)
+        views = await person_views(uow, found.items, caller.institution_id)
+        await audit(uow, ctx, caller, AuditAction.LIST, SubjectType.PERSON, [p.id for p in found.items])
+        await uow.commit()
+    return Page(items=views, next_after=found.next_after)
+
+
+async def change_person(ctx: UseCaseContext, caller: Caller, cmd: ChangePerson) -> PersonView:
+    """Only an institution that enrolls the person corrects their identity."""
+    caller.require(Scope.PERSONS_WRITE)
+    now = ctx.clock.now()
+    pesel = Pesel.parse(cmd.pesel) if cmd.pesel is not None else None
+    async with ctx.uow() as uow:
+        person = await _visible_person(uow, caller, cmd.person_id)
+        if await uow.enrollments.active_at(person.id, caller.institution_id) is None:
+            raise PermissionDenied("only an institution that enrolls the person may change their data")
+        if person.version != cmd.expected_version:
+            raise StaleVersion("the person has changed since you read it", person.version)
+        if pesel is not None and pesel != person.pesel:
+            holder = await uow.persons.by_pesel(pesel)
+            if holder is not None:
+                raise InvalidInput(
+                    "the PESEL cannot be given to this person",
+                    [FieldError("pesel", "cannot be given to this person; ask to merge records instead")],
+                )
+            person.identify(pesel, now)
+        if cmd.first_name is not None or cmd.last_name is not None:
+            person.rename(first_name=cmd.first_name, last_name=cmd.last_name, at=now)
+        if person.version != cmd.expected_version:
+            await uow.persons.update(person, expected_version=cmd.expected_version)
+            await audit(uow, ctx, caller, AuditAction.UPDATE, SubjectType.PERSON, [person.id])
+        [view] = await person_views(uow, [person], caller.institution_id)
+        await uow.commit()
+    return view
+
+
+async def change_enrollment(ctx: UseCaseContext, caller: Caller, cmd: ChangeEnrollment) -> EnrollmentView:
+    """An institution changes only its own enrollments; others' are invisible to it (404)."""
+    caller.require(Scope.PERSONS_WRITE)
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
+        enrollment = await uow.enrollments.get(cmd.enrollment_id)
+        if enrollment is None or enrollment.institution_id != caller.institution_id:
+            raise NotFound("no such enrollment")
+        if enrollment.version != cmd.expected_version:
+            raise StaleVersion("the enrollment has changed since you read it", enrollment.version)
+        institution = await caller_institution(uow, caller)
+        if cmd.status is not None:
+            ctx.codes.require(institution.enrollment_status_list(), cmd.status, field="status", on=now.date())
+        await _check_worker(uow, cmd.worker_id, institution.id, "worker_id")
+        if cmd.status is not None or cmd.worker_id is not None or cmd.clear_worker or cmd.external_ref is not None:
+            enrollment.change(
+                status=cmd.status,
+                worker_id=cmd.worker_id,
+                clear_worker=cmd.clear_worker,
+                external_ref=cmd.external_ref,
+                at=now,
+            )
+        if cmd.until is not None:
+            enrollment.end(on=cmd.until, at=now)
+        await uow.enrollments.update(enrollment, expected_version=cmd.expected_version)
+        await audit(uow, ctx, caller, AuditAction.UPDATE, SubjectType.PERSON, [enrollment.person_id])
+        worker = await uow.workers.get(enrollment.worker_id) if enrollment.worker_id else None
+        await uow.commit()
+    return EnrollmentView(enrollment=enrollment, worker=worker)

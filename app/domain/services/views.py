@@ -1,0 +1,80 @@
+"""Read models handed to REST and GraphQL: what one caller may see, assembled in few queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.domain.families import Family, Membership
+from app.domain.ids import FamilyId, InstitutionId, PersonId, WorkerId
+from app.domain.institutions import Worker
+from app.domain.persons import Enrollment, Person
+from app.domain.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrollmentView:
+    enrollment: Enrollment
+    worker: Worker | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PersonView:
+    person: Person
+    # Only the caller's own institution's enrollments: never who else serves the person.
+    enrollments: Sequence[EnrollmentView]
+    family_ids: Sequence[FamilyId]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberView:
+    membership: Membership
+    person: PersonView
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FamilyView:
+    family: Family
+    members: Sequence[MemberView]  # current and past memberships, in order of joining
+
+
+async def person_views(
+    uow: UnitOfWork, persons: Sequence[Person], institution_id: InstitutionId
+) -> list[PersonView]:
+    ids = [p.id for p in persons]
+    enrollments = await uow.enrollments.for_persons(ids, institution_id)
+    workers = await _workers(uow, enrollments)
+    families = await uow.families.families_of(ids)
+    by_person: dict[PersonId, list[EnrollmentView]] = {pid: [] for pid in ids}
+    for e in enrollments:
+        by_person[e.person_id].append(
+            EnrollmentView(enrollment=e, worker=workers.get(e.worker_id) if e.worker_id else None)
+        )
+    return [
+        PersonView(person=p, enrollments=by_person[p.id], family_ids=families.get(p.id, []))
+        for p in persons
+    ]
+
+
+async def family_views(
+    uow: UnitOfWork, families: Sequence[Family], institution_id: InstitutionId
+) -> list[FamilyView]:
+    person_ids = list(dict.fromkeys(m.person_id for f in families for m in f.memberships))
+    persons = await uow.persons.get_many(person_ids)
+    views = {v.person.id: v for v in await person_views(uow, persons, institution_id)}
+    return [
+        FamilyView(
+            family=f,
+            members=[
+                MemberView(membership=m, person=views[m.person_id])
+                for m in sorted(f.memberships, key=lambda m: (m.since, str(m.id)))
+                if m.person_id in views
+            ],
+        )
+        for f in families
+    ]
+
+
+async def _workers(uow: UnitOfWork, enrollments: Sequence[Enrollment]) -> dict[WorkerId, Worker]:
+    ids = list({e.worker_id for e in enrollments if e.worker_id is not None})
+    return {w.id: w for w in await uow.workers.get_many(ids)} if ids else {}

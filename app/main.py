@@ -1,0 +1,86 @@
+"""create_app(): the REST routers and the GraphQL endpoint over one container."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from strawberry.fastapi import GraphQLRouter
+
+from app.api.errors import install_error_handlers
+from app.api.graphql.context import graph_context
+from app.api.graphql.schema import build_schema
+from app.api.middleware import RequestContextMiddleware
+from app.api.problems import Problem
+from app.api.rest import families, institutions, meta, oauth, persons
+from app.bootstrap import Container, bootstrap
+from app.config import Settings
+from app.logs import configure_logging
+
+DESCRIPTION = """
+Spójnia is the shared layer between social-assistance centres (OPS/MOPS/GOPS, PCPR), county labour
+offices (PUP) and partner NGOs working with the same families.
+
+Conventions: JSON with snake_case fields, UUID ids, ISO 8601 dates, UTC timestamps; errors are
+RFC 9457 problem details (`application/problem+json`, each `type` documented at `/problems/{slug}`);
+lists are cursor-paginated (`?limit=&cursor=` → `{"items": [...], "next_cursor": ...}`); creation
+honours `Idempotency-Key`; changes need `If-Match` with the ETag last read (428 without, 412 when stale).
+A PESEL never goes in a URL. A record your institution may not see answers 404.
+"""
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+    settings = settings or (container.settings if container else Settings())
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = container is None
+        app.state.container = container or bootstrap(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.container.aclose()
+
+    app = FastAPI(
+        title="Spójnia API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "persons", "description": "Persons and their enrollments at your institution."},
+            {"name": "families", "description": "Households, members and their history."},
+            {"name": "institutions", "description": "OPS, PUP, NGO... with REGON, NIP and TERYT."},
+            {"name": "workers", "description": "Who is the person's worker."},
+            {"name": "code-lists", "description": "Code lists with validity and legal basis."},
+            {"name": "oauth", "description": "Tokens for registered clients."},
+            {"name": "operations", "description": "Health, metrics, problem types."},
+        ],
+    )
+    if container is not None:
+        app.state.container = container
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    for module in (meta, oauth, institutions, persons, families):
+        app.include_router(module.router)
+    graphql = GraphQLRouter(build_schema(settings), context_getter=graph_context, graphql_ide=None, include_in_schema=False)
+    app.include_router(graphql, prefix="/graphql")
+    _register_problem_schema(app)
+    return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    """Make `Problem` a named component even where only `problem_responses` refer to it."""
+    original = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
