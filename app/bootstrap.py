@@ -42,7 +42,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     return Container(
         settings=settings,
         engine=engine,
-        ctx=UseCaseContext(uow=SqlUnitOfWorkFactory(sessions), clock=clock or SystemClock(), codes=default_code_lists()),
+        ctx=UseCaseContext(
+            uow=SqlUnitOfWorkFactory(sessions), clock=clock or SystemClock(), codes=default_code_lists()
+        ),
         issuer=issuer,
         verifier=TokenVerifier(issuer, settings.local_issuer, settings.oidc, remote),
         idempotency=SqlIdempotencyStore(sessions, ttl_hours=settings.idempotency_ttl_hours),

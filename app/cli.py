@@ -33,15 +33,24 @@ def _with_container(work: Callable[[Container], Awaitable[T]]) -> T:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                access_log=False, proxy_headers=True, loop="auto", http="auto")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        proxy_headers=True,
+        loop="auto",
+        http="auto",
+    )
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
     from app.adapters.db.migrate import upgrade
 
     upgrade(Settings().database_url)
-    print("database migrated to the latest revision")  # noqa: T201
+    print("database migrated to the latest revision")
 
 
 def cmd_seed_demo(_: argparse.Namespace) -> None:
@@ -49,10 +58,10 @@ def cmd_seed_demo(_: argparse.Namespace) -> None:
 
     async def work(app: Container) -> None:
         created = await demo.seed(app)
-        print("demo county loaded" if created else "demo county already present")  # noqa: T201
+        print("demo county loaded" if created else "demo county already present")
         for institution in demo.DEMO:
-            print(f"\n# {institution.data.name} ({institution.key}), id {institution.id}")  # noqa: T201
-            print(f"export TOKEN_{institution.key.upper()}={demo.demo_token(app, institution.key)}")  # noqa: T201
+            print(f"\n# {institution.data.name} ({institution.key}), id {institution.id}")
+            print(f"export TOKEN_{institution.key.upper()}={demo.demo_token(app, institution.key)}")
 
     _with_container(work)
 
@@ -61,7 +70,7 @@ def cmd_demo_token(args: argparse.Namespace) -> None:
     from app import demo
 
     async def work(app: Container) -> None:
-        print(demo.demo_token(app, args.institution))  # noqa: T201
+        print(demo.demo_token(app, args.institution))
 
     _with_container(work)
 
@@ -73,8 +82,17 @@ def cmd_clients_add(args: argparse.Namespace) -> None:
         client, secret = await register_client(
             app.ctx, institution_id=InstitutionId(UUID(args.institution)), scope=args.scope, name=args.name
         )
-        print(json.dumps({"client_id": client.client_id, "client_secret": secret,  # noqa: T201
-                          "scope": " ".join(sorted(client.scopes)), "note": "the secret is shown only now"}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "client_id": client.client_id,
+                    "client_secret": secret,
+                    "scope": " ".join(sorted(client.scopes)),
+                    "note": "the secret is shown only now",
+                },
+                indent=2,
+            )
+        )
 
     _with_container(work)
 
@@ -84,7 +102,7 @@ def cmd_export_api(args: argparse.Namespace) -> None:
 
     written = export(Path(args.out))
     for path in written:
-        print(f"wrote {path}")  # noqa: T201
+        print(f"wrote {path}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -100,7 +118,9 @@ def parser() -> argparse.ArgumentParser:
     token = commands.add_parser("demo-token", help="print a token of a demo institution")
     token.add_argument("institution", choices=["ops", "pup", "ngo", "pcpr"])
     token.set_defaults(run=cmd_demo_token)
-    clients = commands.add_parser("clients", help="API clients of the token endpoint").add_subparsers(dest="action", required=True)
+    clients = commands.add_parser("clients", help="API clients of the token endpoint").add_subparsers(
+        dest="action", required=True
+    )
     add = clients.add_parser("add", help="register a client; prints its secret once")
     add.add_argument("--institution", required=True, help="institution id (UUID)")
     add.add_argument("--scope", required=True, help='space-separated scopes, e.g. "persons:read families:read"')
@@ -117,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args.run(args)
     except DomainError as error:
-        print(f"spojnia: {error.detail}", file=sys.stderr)  # noqa: T201
+        print(f"spojnia: {error.detail}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

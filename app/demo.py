@@ -24,27 +24,77 @@ class DemoInstitution:
 
 
 _CLIENT_SCOPES = frozenset(
-    "persons:read persons:write families:read families:write contracts:read contracts:write "
-    "referrals:read referrals:write deliveries:write reports:read".split()
+    [
+        "persons:read",
+        "persons:write",
+        "families:read",
+        "families:write",
+        "contracts:read",
+        "contracts:write",
+        "referrals:read",
+        "referrals:write",
+        "deliveries:write",
+        "reports:read",
+    ]
 )
 
 DEMO = [
-    DemoInstitution("ops", InstitutionId(UUID("00000000-0000-4000-8000-000000000001")), institutions.InstitutionData(
-        type="MOPS", name="Miejski Ośrodek Pomocy Społecznej w Bartoszycach", teryt="2802011", regon="519384272",
-        nip="2442725095", address=Address(street="ul. Kętrzyńska 1", postal_code="11-200", city="Bartoszyce"),
-        contact=Contact(email="sekretariat@mops.example.pl", phone="+48 89 000 00 01")), _CLIENT_SCOPES),
-    DemoInstitution("pup", InstitutionId(UUID("00000000-0000-4000-8000-000000000002")), institutions.InstitutionData(
-        type="PUP", name="Powiatowy Urząd Pracy w Bartoszycach", teryt="2802", regon="270031617", nip="7111780022",
-        address=Address(street="ul. Limanowskiego 9", postal_code="11-200", city="Bartoszyce"),
-        contact=Contact(email="kancelaria@pup.example.pl", phone="+48 89 000 00 02")), _CLIENT_SCOPES),
-    DemoInstitution("ngo", InstitutionId(UUID("00000000-0000-4000-8000-000000000003")), institutions.InstitutionData(
-        type="NGO", name="Stowarzyszenie Razem dla Rodziny", teryt="2802011", regon="111523692", nip="9200967533",
-        address=Address(street="ul. Bohaterów Monte Cassino 5", postal_code="11-200", city="Bartoszyce"),
-        contact=Contact(email="biuro@razem.example.org")), frozenset({"persons:read", "persons:write", "families:read", "referrals:read", "referrals:write"})),
-    DemoInstitution("pcpr", InstitutionId(UUID("00000000-0000-4000-8000-000000000004")), institutions.InstitutionData(
-        type="PCPR", name="Powiatowe Centrum Pomocy Rodzinie w Bartoszycach", teryt="2802", regon="520391021",
-        nip="3738782878", address=Address(street="ul. Grunwaldzka 2", postal_code="11-200", city="Bartoszyce"),
-        contact=Contact(email="pcpr@pcpr.example.pl")), frozenset(ALL_SCOPES)),
+    DemoInstitution(
+        "ops",
+        InstitutionId(UUID("00000000-0000-4000-8000-000000000001")),
+        institutions.InstitutionData(
+            type="MOPS",
+            name="Miejski Ośrodek Pomocy Społecznej w Bartoszycach",
+            teryt="2802011",
+            regon="519384272",
+            nip="2442725095",
+            address=Address(street="ul. Kętrzyńska 1", postal_code="11-200", city="Bartoszyce"),
+            contact=Contact(email="sekretariat@mops.example.pl", phone="+48 89 000 00 01"),
+        ),
+        _CLIENT_SCOPES,
+    ),
+    DemoInstitution(
+        "pup",
+        InstitutionId(UUID("00000000-0000-4000-8000-000000000002")),
+        institutions.InstitutionData(
+            type="PUP",
+            name="Powiatowy Urząd Pracy w Bartoszycach",
+            teryt="2802",
+            regon="270031617",
+            nip="7111780022",
+            address=Address(street="ul. Limanowskiego 9", postal_code="11-200", city="Bartoszyce"),
+            contact=Contact(email="kancelaria@pup.example.pl", phone="+48 89 000 00 02"),
+        ),
+        _CLIENT_SCOPES,
+    ),
+    DemoInstitution(
+        "ngo",
+        InstitutionId(UUID("00000000-0000-4000-8000-000000000003")),
+        institutions.InstitutionData(
+            type="NGO",
+            name="Stowarzyszenie Razem dla Rodziny",
+            teryt="2802011",
+            regon="111523692",
+            nip="9200967533",
+            address=Address(street="ul. Bohaterów Monte Cassino 5", postal_code="11-200", city="Bartoszyce"),
+            contact=Contact(email="biuro@razem.example.org"),
+        ),
+        frozenset({"persons:read", "persons:write", "families:read", "referrals:read", "referrals:write"}),
+    ),
+    DemoInstitution(
+        "pcpr",
+        InstitutionId(UUID("00000000-0000-4000-8000-000000000004")),
+        institutions.InstitutionData(
+            type="PCPR",
+            name="Powiatowe Centrum Pomocy Rodzinie w Bartoszycach",
+            teryt="2802",
+            regon="520391021",
+            nip="3738782878",
+            address=Address(street="ul. Grunwaldzka 2", postal_code="11-200", city="Bartoszyce"),
+            contact=Contact(email="pcpr@pcpr.example.pl"),
+        ),
+        frozenset(ALL_SCOPES),
+    ),
 ]
 
 _WORKERS = {
@@ -63,8 +113,14 @@ def by_key(key: str) -> DemoInstitution:
 
 
 def _operator(institution_id: InstitutionId, worker_id: WorkerId | None = None) -> Caller:
-    return Caller(subject="demo-seed", institution_id=institution_id, scopes=frozenset(ALL_SCOPES),
-                  roles=frozenset(), worker_id=worker_id, request_id="seed-demo")
+    return Caller(
+        subject="demo-seed",
+        institution_id=institution_id,
+        scopes=frozenset(ALL_SCOPES),
+        roles=frozenset(),
+        worker_id=worker_id,
+        request_id="seed-demo",
+    )
 
 
 async def seed(app: Container) -> bool:
@@ -77,10 +133,21 @@ async def seed(app: Container) -> bool:
     for demo in DEMO:
         await institutions.register_institution(ctx, None, demo.data, institution_id=demo.id)
         workers[demo.key] = [
-            (await institutions.add_worker(ctx, None, institutions.NewWorker(
-                institution_id=demo.id, first_name=first, last_name=last, role=role,
-                contact=Contact(email=f"{first.lower()}.{last.lower()}@example.pl".replace("ś", "s").replace("ń", "n")),
-            ))).id
+            (
+                await institutions.add_worker(
+                    ctx,
+                    None,
+                    institutions.NewWorker(
+                        institution_id=demo.id,
+                        first_name=first,
+                        last_name=last,
+                        role=role,
+                        contact=Contact(
+                            email=f"{first.lower()}.{last.lower()}@example.pl".replace("ś", "s").replace("ń", "n")
+                        ),
+                    ),
+                )
+            ).id
             for first, last, role in _WORKERS[demo.key]
         ]
     ops, pup = by_key("ops"), by_key("pup")
@@ -94,23 +161,49 @@ async def seed(app: Container) -> bool:
     ]
     members: list[families.NewMember] = []
     for first, last, pesel, role, ops_status, pup_status in nowak:
-        registered = await persons.register_person(ctx, as_ops, persons.RegisterPerson(
-            first_name=first, last_name=last, pesel=pesel,
-            enrollment=persons.EnrollmentDetails(status=ops_status, since=date(2025, 9, 1), worker_id=workers["ops"][0]),
-        ))
-        members.append(families.NewMember(person_id=PersonId(registered.view.person.id), role=role, since=date(2012, 5, 7)))
+        registered = await persons.register_person(
+            ctx,
+            as_ops,
+            persons.RegisterPerson(
+                first_name=first,
+                last_name=last,
+                pesel=pesel,
+                enrollment=persons.EnrollmentDetails(
+                    status=ops_status, since=date(2025, 9, 1), worker_id=workers["ops"][0]
+                ),
+            ),
+        )
+        members.append(
+            families.NewMember(person_id=PersonId(registered.view.person.id), role=role, since=date(2012, 5, 7))
+        )
         if pup_status:
-            await persons.register_person(ctx, as_pup, persons.RegisterPerson(
-                first_name=first, last_name=last, pesel=pesel,
-                enrollment=persons.EnrollmentDetails(status=pup_status, since=date(2024, 2, 1), worker_id=workers["pup"][0]),
-            ))
-    await families.create_family(ctx, as_ops, families.CreateFamily(name="Rodzina Nowaków", teryt="2802011", members=members))
+            await persons.register_person(
+                ctx,
+                as_pup,
+                persons.RegisterPerson(
+                    first_name=first,
+                    last_name=last,
+                    pesel=pesel,
+                    enrollment=persons.EnrollmentDetails(
+                        status=pup_status, since=date(2024, 2, 1), worker_id=workers["pup"][0]
+                    ),
+                ),
+            )
+    await families.create_family(
+        ctx, as_ops, families.CreateFamily(name="Rodzina Nowaków", teryt="2802011", members=members)
+    )
     # A person without PESEL: a foreigner registered with a passport.
-    await persons.register_person(ctx, as_ops, persons.RegisterPerson(
-        first_name="Olena", last_name="Shevchenko", birth_date=date(1990, 4, 2),
-        identity_document=IdentityDocument(kind="PASSPORT", number="FA123456", country="UA"),
-        enrollment=persons.EnrollmentDetails(status="SOCIAL_WORK_CLIENT", worker_id=workers["ops"][1]),
-    ))
+    await persons.register_person(
+        ctx,
+        as_ops,
+        persons.RegisterPerson(
+            first_name="Olena",
+            last_name="Shevchenko",
+            birth_date=date(1990, 4, 2),
+            identity_document=IdentityDocument(kind="PASSPORT", number="FA123456", country="UA"),
+            enrollment=persons.EnrollmentDetails(status="SOCIAL_WORK_CLIENT", worker_id=workers["ops"][1]),
+        ),
+    )
     return True
 
 

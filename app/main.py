@@ -65,7 +65,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(RequestContextMiddleware)
     for module in (meta, oauth, institutions, persons, families):
         app.include_router(module.router)
-    graphql = GraphQLRouter(build_schema(settings), context_getter=graph_context, graphql_ide=None, include_in_schema=False)
+    graphql = GraphQLRouter(
+        build_schema(settings), context_getter=graph_context, graphql_ide=None, include_in_schema=False
+    )
     app.include_router(graphql, prefix="/graphql")
     _register_problem_schema(app)
     return app

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request, Security
@@ -89,7 +89,8 @@ async def current_caller(
     return caller
 
 
-def caller_with(*scopes: Scope) -> object:
+def caller_with(*scopes: Scope) -> Any:
+    """`caller: Caller = caller_with(Scope.X)`: authenticates, checks the scopes, documents them in OpenAPI."""
     return Security(current_caller, scopes=[s.value for s in scopes])
 
 
@@ -108,7 +109,9 @@ def _decode_cursor(cursor: str) -> Position:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return Position(created_at=datetime.fromisoformat(raw["t"]), id=UUID(raw["i"]))
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("the cursor is not one this API gave out", [FieldError("cursor", "not a valid cursor")]) from None
+        raise InvalidInput(
+            "the cursor is not one this API gave out", [FieldError("cursor", "not a valid cursor")]
+        ) from None
 
 
 def page_request(

@@ -51,11 +51,17 @@ def _request_id(request: Request) -> str | None:
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)  # noqa: S101 - registered for DomainError only
-    errors = [FieldProblem(field=e.field, message=e.message) for e in error.errors] if isinstance(error, InvalidInput) else None
+    errors = (
+        [FieldProblem(field=e.field, message=e.message) for e in error.errors]
+        if isinstance(error, InvalidInput)
+        else None
+    )
     headers = {"ETag": f'"{error.current_version}"'} if isinstance(error, StaleVersion) else None
     if isinstance(error, MissingScope):
         headers = {"WWW-Authenticate": 'Bearer error="insufficient_scope"'}
-    return problem_response(problem_slug(error), error.detail, request_id=_request_id(request), errors=errors, headers=headers)
+    return problem_response(
+        problem_slug(error), error.detail, request_id=_request_id(request), errors=errors, headers=headers
+    )
 
 
 async def _api_error(request: Request, error: Exception) -> JSONResponse:
@@ -65,7 +71,9 @@ async def _api_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _invalid_token(request: Request, error: Exception) -> JSONResponse:
     return problem_response(
-        "unauthorized", str(error), request_id=_request_id(request),
+        "unauthorized",
+        str(error),
+        request_id=_request_id(request),
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
     )
 
@@ -78,18 +86,34 @@ def _location(loc: tuple[int | str, ...]) -> str:
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101
     # Pydantic's `input` is left out on purpose: it may hold a PESEL or a name.
-    errors = [FieldProblem(field=_location(tuple(e.get("loc", ()))), message=str(e.get("msg", "invalid"))) for e in error.errors()]
-    return problem_response("validation-error", "the request is not valid", request_id=_request_id(request), errors=errors)
+    errors = [
+        FieldProblem(field=_location(tuple(e.get("loc", ()))), message=str(e.get("msg", "invalid")))
+        for e in error.errors()
+    ]
+    return problem_response(
+        "validation-error", "the request is not valid", request_id=_request_id(request), errors=errors
+    )
 
 
-_STATUS_SLUGS = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed", 409: "conflict",
-                 412: "precondition-failed", 415: "unsupported-media-type", 422: "validation-error", 428: "precondition-required"}
+_STATUS_SLUGS = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    412: "precondition-failed",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    428: "precondition-required",
+}
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)  # noqa: S101
     slug = _STATUS_SLUGS.get(error.status_code, "validation-error" if error.status_code < 500 else "internal-error")
-    response = problem_response(slug, str(error.detail), request_id=_request_id(request), headers=dict(error.headers or {}))
+    response = problem_response(
+        slug, str(error.detail), request_id=_request_id(request), headers=dict(error.headers or {})
+    )
     response.status_code = error.status_code
     return response
 

@@ -18,7 +18,9 @@ from app.domain.caller import Caller
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key", min_length=1, max_length=255,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
         description="A retry with the same key and body returns the first response; another body is rejected (422).",
     ),
 ]
@@ -46,7 +48,9 @@ async def idempotent(
     if reservation.state is ReservationState.MISMATCH:
         raise ApiError("idempotency-key-reused", "this Idempotency-Key was used with a different request")
     if reservation.state is ReservationState.IN_PROGRESS:
-        raise ApiError("idempotency-in-progress", "a request with this Idempotency-Key is still running", {"Retry-After": "1"})
+        raise ApiError(
+            "idempotency-in-progress", "a request with this Idempotency-Key is still running", {"Retry-After": "1"}
+        )
     if reservation.state is ReservationState.REPLAY:
         assert reservation.stored is not None  # noqa: S101
         headers = json.loads(reservation.stored.headers) | {"Idempotent-Replayed": "true"}
@@ -59,7 +63,9 @@ async def idempotent(
         raise
     if isinstance(response, JSONResponse) and response.status_code < 300:
         headers = {k: v for k, v in response.headers.items() if k in _REPLAYED_HEADERS}
-        await store.complete(owner, key, StoredResponse(response.status_code, bytes(response.body).decode(), json.dumps(headers)))
+        await store.complete(
+            owner, key, StoredResponse(response.status_code, bytes(response.body).decode(), json.dumps(headers))
+        )
     else:
         await store.release(owner, key)
     return response

@@ -14,7 +14,9 @@ log = logging.getLogger("spojnia.access")
 
 REQUESTS = Counter("spojnia_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
-    "spojnia_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+    "spojnia_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
@@ -51,6 +53,12 @@ class RequestContextMiddleware:
             LATENCY.labels(scope["method"], route).observe(elapsed)
             # The route template, not the path: ids stay out of logs and nothing from the query string goes in.
             log.info(
-                "request", extra={"request_id": request_id, "method": scope["method"], "route": route,
-                                  "status": status, "duration_ms": round(elapsed * 1000, 2)},
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
             )

@@ -24,30 +24,71 @@ class ProblemType:
 
 
 _TYPES = [
-    ProblemType("validation-error", "Invalid request", 422,
-                "The body, a parameter or a header breaks a rule; `errors` lists each field and why."),
-    ProblemType("unauthorized", "Authentication required", 401,
-                "No bearer token, or one that is malformed, wrongly signed, expired or from an untrusted issuer."),
-    ProblemType("insufficient-scope", "Missing scope", 403,
-                "The token is valid but lacks the scope this operation needs."),
-    ProblemType("forbidden", "Not allowed", 403,
-                "The caller may see the record but may not take this action on it, or acts for a worker who is not theirs."),
-    ProblemType("not-found", "Not found", 404,
-                "No such record, or one the caller's institution may not see: the two are not told apart."),
+    ProblemType(
+        "validation-error",
+        "Invalid request",
+        422,
+        "The body, a parameter or a header breaks a rule; `errors` lists each field and why.",
+    ),
+    ProblemType(
+        "unauthorized",
+        "Authentication required",
+        401,
+        "No bearer token, or one that is malformed, wrongly signed, expired or from an untrusted issuer.",
+    ),
+    ProblemType(
+        "insufficient-scope", "Missing scope", 403, "The token is valid but lacks the scope this operation needs."
+    ),
+    ProblemType(
+        "forbidden",
+        "Not allowed",
+        403,
+        "The caller may see the record but may not take this action on it, or acts for a worker who is not theirs.",
+    ),
+    ProblemType(
+        "not-found",
+        "Not found",
+        404,
+        "No such record, or one the caller's institution may not see: the two are not told apart.",
+    ),
     ProblemType("method-not-allowed", "Method not allowed", 405, "The resource does not answer to this HTTP method."),
-    ProblemType("conflict", "Conflict with the current state", 409,
-                "The request clashes with the record's state (already a member, already ended, ...)."),
-    ProblemType("idempotency-in-progress", "Request with this key still running", 409,
-                "A request with the same Idempotency-Key has not finished yet; retry shortly."),
-    ProblemType("idempotency-key-reused", "Idempotency key used with another body", 422,
-                "The Idempotency-Key was used before with a different request body."),
-    ProblemType("precondition-failed", "Stale version", 412,
-                "The If-Match ETag is not the record's current one: read it again and reapply the change."),
-    ProblemType("precondition-required", "If-Match required", 428,
-                "Changes to this resource need an If-Match header with the ETag last read."),
+    ProblemType(
+        "conflict",
+        "Conflict with the current state",
+        409,
+        "The request clashes with the record's state (already a member, already ended, ...).",
+    ),
+    ProblemType(
+        "idempotency-in-progress",
+        "Request with this key still running",
+        409,
+        "A request with the same Idempotency-Key has not finished yet; retry shortly.",
+    ),
+    ProblemType(
+        "idempotency-key-reused",
+        "Idempotency key used with another body",
+        422,
+        "The Idempotency-Key was used before with a different request body.",
+    ),
+    ProblemType(
+        "precondition-failed",
+        "Stale version",
+        412,
+        "The If-Match ETag is not the record's current one: read it again and reapply the change.",
+    ),
+    ProblemType(
+        "precondition-required",
+        "If-Match required",
+        428,
+        "Changes to this resource need an If-Match header with the ETag last read.",
+    ),
     ProblemType("unsupported-media-type", "Unsupported media type", 415, "Send application/json."),
-    ProblemType("internal-error", "Internal error", 500,
-                "Something failed on our side; nothing was half-saved. Quote the request id when reporting it."),
+    ProblemType(
+        "internal-error",
+        "Internal error",
+        500,
+        "Something failed on our side; nothing was half-saved. Quote the request id when reporting it.",
+    ),
 ]
 
 PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in _TYPES}

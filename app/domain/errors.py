@@ -46,6 +46,5 @@ class StaleVersion(DomainError):
         self.current_version = current_version
 
 
-
 class DuplicateRecord(Conflict):
     """A unique identity (a PESEL, an open enrollment) is already held: a concurrent writer won."""

@@ -58,9 +58,7 @@ class Family:
     ) -> Membership:
         if any(m.person_id == person_id for m in self.current_members):
             raise Conflict("the person is already a member of this family")
-        membership = Membership(
-            id=membership_id, family_id=self.id, person_id=person_id, role=role, since=since
-        )
+        membership = Membership(id=membership_id, family_id=self.id, person_id=person_id, role=role, since=since)
         self.memberships.append(membership)
         self._changed(at)
         return membership

@@ -50,9 +50,7 @@ class Institution:
         if self.type in LABOUR_OFFICE_TYPES:
             return "PupClientStatus"
         if self.type == "ZI":
-            raise InvalidInput(
-                "an interdisciplinary team keeps Niebieska Karta records, not enrollments"
-            )
+            raise InvalidInput("an interdisciplinary team keeps Niebieska Karta records, not enrollments")
         if self.type in {"OPS", "MOPS", "GOPS", "MGOPS", "CUS", "PCPR", "MOPR"}:
             return "SocialAssistanceStatus"
         return "ParticipantStatus"

@@ -89,9 +89,7 @@ class EnrollmentRepository(Protocol):
     async def active_at(self, person_id: PersonId, institution_id: InstitutionId) -> Enrollment | None:
         """The person's open enrollment at the institution, if any."""
 
-    async def for_persons(
-        self, person_ids: Sequence[PersonId], institution_id: InstitutionId
-    ) -> list[Enrollment]:
+    async def for_persons(self, person_ids: Sequence[PersonId], institution_id: InstitutionId) -> list[Enrollment]:
         """Enrollments of these persons at one institution (the caller's own view)."""
 
     async def update(self, enrollment: Enrollment, *, expected_version: int) -> None:

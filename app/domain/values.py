@@ -82,7 +82,7 @@ class Nip:
 _VOIVODESHIPS = frozenset(f"{n:02d}" for n in range(2, 33, 2))
 # Gmina type digit: 1 urban, 2 rural, 3 urban-rural, 4 town in an urban-rural gmina,
 # 5 rural area of one, 8 district of Warsaw, 9 delegation/district of another city.
-_GMINA_KINDS = frozenset("123458" "9")
+_GMINA_KINDS = frozenset("1234589")
 
 
 class TerytLevel(StrEnum):
@@ -112,9 +112,7 @@ class Teryt:
 
     @property
     def level(self) -> TerytLevel:
-        return {2: TerytLevel.VOIVODESHIP, 4: TerytLevel.POWIAT}.get(
-            len(self.value), TerytLevel.GMINA
-        )
+        return {2: TerytLevel.VOIVODESHIP, 4: TerytLevel.POWIAT}.get(len(self.value), TerytLevel.GMINA)
 
     def contains(self, other: Teryt) -> bool:
         """True when `other` lies in this unit (a gmina lies in its powiat and voivodeship)."""
@@ -137,9 +135,7 @@ class IdentityDocument:
         if not 3 <= len(number) <= 30 or not re.fullmatch(r"[A-Z0-9\-/ ]+", number):
             errors.append(FieldError("identity_document.number", "3 to 30 letters or digits"))
         if not re.fullmatch(r"[A-Z]{2}", country):
-            errors.append(
-                FieldError("identity_document.country", "ISO 3166-1 alpha-2 country code")
-            )
+            errors.append(FieldError("identity_document.country", "ISO 3166-1 alpha-2 country code"))
         if errors:
             raise InvalidInput("identity document is not valid", errors)
         return cls(kind=kind, number=number, country=country)

@@ -5,6 +5,8 @@ JOSE comes from joserfc, Authlib's successor to `authlib.jose`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
 import uuid
@@ -53,8 +55,14 @@ class LocalTokenIssuer:
         self.keys = KeySet([ECKey.import_key(self.key.as_dict(private=False) | {"kid": self.kid})])
 
     def issue(
-        self, *, subject: str, institution_id: InstitutionId, scopes: frozenset[str],
-        roles: frozenset[str] = frozenset(), ttl: int | None = None, system: bool = True,
+        self,
+        *,
+        subject: str,
+        institution_id: InstitutionId,
+        scopes: frozenset[str],
+        roles: frozenset[str] = frozenset(),
+        ttl: int | None = None,
+        system: bool = True,
     ) -> IssuedToken:
         now = int(time.time())
         lifetime = ttl or self.settings.token_ttl_seconds
@@ -77,7 +85,7 @@ class LocalTokenIssuer:
         return IssuedToken(access_token=token, expires_in=lifetime)
 
     def jwks(self) -> dict[str, Any]:
-        return self.keys.as_dict(private=False)
+        return dict(self.keys.as_dict(private=False))
 
 
 class RemoteJwks:
@@ -109,15 +117,16 @@ class RemoteJwks:
         self._fetched_at = time.monotonic()
 
 
-def _unverified_header_and_issuer(token: str) -> tuple[dict[str, Any], str | None]:
-    import base64
+def _b64decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
+
+def _unverified_header_and_issuer(token: str) -> tuple[dict[str, Any], str | None]:
     try:
         header_b64, payload_b64, _ = token.split(".")
-        pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
-        header = json.loads(base64.urlsafe_b64decode(pad(header_b64)))
-        payload = json.loads(base64.urlsafe_b64decode(pad(payload_b64)))
-    except (ValueError, UnicodeDecodeError) as error:
+        header = json.loads(_b64decode(header_b64))
+        payload = json.loads(_b64decode(payload_b64))
+    except (ValueError, UnicodeDecodeError, binascii.Error) as error:
         raise InvalidToken("the token is not a JWT") from error
     if not isinstance(header, dict) or not isinstance(payload, dict):
         raise InvalidToken("the token is not a JWT")
@@ -126,7 +135,9 @@ def _unverified_header_and_issuer(token: str) -> tuple[dict[str, Any], str | Non
 
 
 class TokenVerifier:
-    def __init__(self, local: LocalTokenIssuer | None, local_settings: LocalIssuer, oidc: ExternalOidc, remote: RemoteJwks | None) -> None:
+    def __init__(
+        self, local: LocalTokenIssuer | None, local_settings: LocalIssuer, oidc: ExternalOidc, remote: RemoteJwks | None
+    ) -> None:
         self.local = local
         self.local_settings = local_settings
         self.oidc = oidc

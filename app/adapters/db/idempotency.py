@@ -43,7 +43,9 @@ class SqlIdempotencyStore:
         async with self._sessions() as session:
             await session.execute(
                 delete(IdempotencyRow).where(
-                    IdempotencyRow.owner == owner, IdempotencyRow.key == key, IdempotencyRow.created_at < now - self._ttl  # type: ignore[operator]
+                    IdempotencyRow.owner == owner,
+                    IdempotencyRow.key == key,
+                    IdempotencyRow.created_at < now - self._ttl,
                 )
             )
             session.add(IdempotencyRow(owner=owner, key=key, fingerprint=fingerprint, created_at=now))
@@ -52,7 +54,9 @@ class SqlIdempotencyStore:
                 return Reservation(ReservationState.NEW)
             except IntegrityError:
                 await session.rollback()
-            row = await session.scalar(select(IdempotencyRow).where(IdempotencyRow.owner == owner, IdempotencyRow.key == key))
+            row = await session.scalar(
+                select(IdempotencyRow).where(IdempotencyRow.owner == owner, IdempotencyRow.key == key)
+            )
         if row is None:  # released between our insert and our read: the caller may retry
             return Reservation(ReservationState.IN_PROGRESS)
         if row.fingerprint != fingerprint:
@@ -60,19 +64,24 @@ class SqlIdempotencyStore:
         if row.status_code is None:
             return Reservation(ReservationState.IN_PROGRESS)
         return Reservation(
-            ReservationState.REPLAY, StoredResponse(row.status_code, row.response_body or "", row.response_headers or "{}")
+            ReservationState.REPLAY,
+            StoredResponse(row.status_code, row.response_body or "", row.response_headers or "{}"),
         )
 
     async def complete(self, owner: str, key: str, response: StoredResponse) -> None:
         async with self._sessions() as session:
             await session.execute(
                 update(IdempotencyRow)
-                .where(IdempotencyRow.owner == owner, IdempotencyRow.key == key)  # type: ignore[arg-type]
-                .values(status_code=response.status_code, response_body=response.body, response_headers=response.headers)
+                .where(IdempotencyRow.owner == owner, IdempotencyRow.key == key)
+                .values(
+                    status_code=response.status_code, response_body=response.body, response_headers=response.headers
+                )
             )
             await session.commit()
 
     async def release(self, owner: str, key: str) -> None:
         async with self._sessions() as session:
-            await session.execute(delete(IdempotencyRow).where(IdempotencyRow.owner == owner, IdempotencyRow.key == key))  # type: ignore[arg-type]
+            await session.execute(
+                delete(IdempotencyRow).where(IdempotencyRow.owner == owner, IdempotencyRow.key == key)
+            )
             await session.commit()

@@ -35,9 +35,11 @@ from app.domain.values import Pesel
 RowT = TypeVar("RowT", InstitutionRow, WorkerRow, PersonRow, FamilyRow)
 
 
-async def _page(session: AsyncSession, query: Select[Any], row_type: type[RowT], page: PageRequest) -> tuple[list[RowT], Position | None]:
+async def _page(
+    session: AsyncSession, query: Select[Any], row_type: type[RowT], page: PageRequest
+) -> tuple[list[RowT], Position | None]:
     """Keyset pagination over (created_at, id): stable under inserts, no OFFSET scans."""
-    order = (row_type.created_at, row_type.id)  # type: ignore[attr-defined]
+    order = (row_type.created_at, row_type.id)
     if page.after is not None:
         query = query.where(tuple_(*order) > tuple_(page.after.created_at, page.after.id))
     rows = list((await session.scalars(query.order_by(*order).limit(page.limit + 1))).all())
@@ -64,7 +66,7 @@ async def _versioned_update(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         current = await session.scalar(select(table.version).where(table.id == row_id))
         raise StaleVersion("the record was changed by someone else", int(current or 0))
 
@@ -77,7 +79,7 @@ def _enrolled_now(institution_id: InstitutionId, person_col: Any) -> ColumnEleme
     return exists().where(
         EnrollmentRow.person_id == person_col,
         EnrollmentRow.institution_id == institution_id,
-        EnrollmentRow.until.is_(None),  # type: ignore[union-attr]
+        EnrollmentRow.until.is_(None),
     )
 
 
@@ -105,7 +107,7 @@ class SqlInstitutionRepository:
         return mapping.institution_from_row(row) if row else None
 
     async def get_many(self, ids: Sequence[InstitutionId]) -> list[Institution]:
-        rows = await self.session.scalars(select(InstitutionRow).where(InstitutionRow.id.in_(ids)))  # type: ignore[attr-defined]
+        rows = await self.session.scalars(select(InstitutionRow).where(InstitutionRow.id.in_(ids)))
         return [mapping.institution_from_row(r) for r in rows]
 
     async def list(self, page: PageRequest) -> Page[Institution]:
@@ -114,7 +116,9 @@ class SqlInstitutionRepository:
 
     async def update(self, institution: Institution, *, expected_version: int) -> None:
         row = mapping.institution_to_row(institution)
-        await _versioned_update(self.session, InstitutionRow, institution.id, expected_version, _values(row, "id", "created_at"))
+        await _versioned_update(
+            self.session, InstitutionRow, institution.id, expected_version, _values(row, "id", "created_at")
+        )
 
 
 class SqlWorkerRepository:
@@ -129,7 +133,7 @@ class SqlWorkerRepository:
         return mapping.worker_from_row(row) if row else None
 
     async def get_many(self, ids: Sequence[WorkerId]) -> list[Worker]:
-        rows = await self.session.scalars(select(WorkerRow).where(WorkerRow.id.in_(ids)))  # type: ignore[attr-defined]
+        rows = await self.session.scalars(select(WorkerRow).where(WorkerRow.id.in_(ids)))
         return [mapping.worker_from_row(r) for r in rows]
 
     async def by_idp_subject(self, institution_id: InstitutionId, subject: str) -> Worker | None:
@@ -158,7 +162,7 @@ class SqlPersonRepository:
     async def get_many(self, ids: Sequence[PersonId]) -> list[Person]:
         if not ids:
             return []
-        rows = await self.session.scalars(select(PersonRow).where(PersonRow.id.in_(ids)))  # type: ignore[attr-defined]
+        rows = await self.session.scalars(select(PersonRow).where(PersonRow.id.in_(ids)))
         return [mapping.person_from_row(r) for r in rows]
 
     async def by_pesel(self, pesel: Pesel) -> Person | None:
@@ -168,7 +172,9 @@ class SqlPersonRepository:
     async def update(self, person: Person, *, expected_version: int) -> None:
         row = mapping.person_to_row(person)
         try:
-            await _versioned_update(self.session, PersonRow, person.id, expected_version, _values(row, "id", "created_at"))
+            await _versioned_update(
+                self.session, PersonRow, person.id, expected_version, _values(row, "id", "created_at")
+            )
         except IntegrityError as error:
             raise DuplicateRecord("another person holds this identity") from error
 
@@ -206,7 +212,7 @@ class SqlEnrollmentRepository:
             select(EnrollmentRow).where(
                 EnrollmentRow.person_id == person_id,
                 EnrollmentRow.institution_id == institution_id,
-                EnrollmentRow.until.is_(None),  # type: ignore[union-attr]
+                EnrollmentRow.until.is_(None),
             )
         )
         return mapping.enrollment_from_row(row) if row else None
@@ -216,14 +222,16 @@ class SqlEnrollmentRepository:
             return []
         rows = await self.session.scalars(
             select(EnrollmentRow)
-            .where(EnrollmentRow.person_id.in_(person_ids), EnrollmentRow.institution_id == institution_id)  # type: ignore[attr-defined]
+            .where(EnrollmentRow.person_id.in_(person_ids), EnrollmentRow.institution_id == institution_id)
             .order_by(EnrollmentRow.since, EnrollmentRow.id)
         )
         return [mapping.enrollment_from_row(r) for r in rows]
 
     async def update(self, enrollment: Enrollment, *, expected_version: int) -> None:
         row = mapping.enrollment_to_row(enrollment)
-        await _versioned_update(self.session, EnrollmentRow, enrollment.id, expected_version, _values(row, "id", "created_at"))
+        await _versioned_update(
+            self.session, EnrollmentRow, enrollment.id, expected_version, _values(row, "id", "created_at")
+        )
 
 
 class SqlFamilyRepository:
@@ -243,14 +251,14 @@ class SqlFamilyRepository:
     async def get_many(self, ids: Sequence[FamilyId]) -> list[Family]:
         if not ids:
             return []
-        rows = list(await self.session.scalars(select(FamilyRow).where(FamilyRow.id.in_(ids))))  # type: ignore[attr-defined]
+        rows = list(await self.session.scalars(select(FamilyRow).where(FamilyRow.id.in_(ids))))
         return await self._with_members(rows)
 
     async def _with_members(self, rows: Sequence[FamilyRow]) -> list[Family]:
         members: defaultdict[Any, list[MembershipRow]] = defaultdict(list)
         if rows:
             found = await self.session.scalars(
-                select(MembershipRow).where(MembershipRow.family_id.in_([r.id for r in rows]))  # type: ignore[attr-defined]
+                select(MembershipRow).where(MembershipRow.family_id.in_([r.id for r in rows]))
             )
             for m in found:
                 members[m.family_id].append(m)
@@ -258,14 +266,16 @@ class SqlFamilyRepository:
 
     async def update(self, family: Family, *, expected_version: int) -> None:
         row = mapping.family_to_row(family)
-        await _versioned_update(self.session, FamilyRow, family.id, expected_version, _values(row, "id", "created_at", "created_by"))
+        await _versioned_update(
+            self.session, FamilyRow, family.id, expected_version, _values(row, "id", "created_at", "created_by")
+        )
         known = set(await self.session.scalars(select(MembershipRow.id).where(MembershipRow.family_id == family.id)))
         for m in family.memberships:
             membership_row = mapping.membership_to_row(m)
             if m.id in known:
                 await self.session.execute(
                     update(MembershipRow)
-                    .where(MembershipRow.id == m.id)  # type: ignore[arg-type]
+                    .where(MembershipRow.id == m.id)
                     .values(role=m.role, since=m.since, until=m.until, end_reason=m.end_reason)
                     .execution_options(synchronize_session=False)
                 )
@@ -289,7 +299,8 @@ class SqlFamilyRepository:
         if person_ids:
             rows = await self.session.execute(
                 select(MembershipRow.person_id, MembershipRow.family_id).where(
-                    MembershipRow.person_id.in_(person_ids), MembershipRow.until.is_(None)  # type: ignore[attr-defined,union-attr]
+                    MembershipRow.person_id.in_(person_ids),
+                    MembershipRow.until.is_(None),
                 )
             )
             for person_id, family_id in rows:
@@ -321,5 +332,3 @@ class SqlApiClientRepository:
     async def get(self, client_id: str) -> ApiClient | None:
         row = await self.session.scalar(select(ApiClientRow).where(ApiClientRow.client_id == client_id))
         return mapping.client_from_row(row) if row else None
-
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Column, Index, Text, text
@@ -11,7 +12,7 @@ from sqlmodel import Field, SQLModel
 from app.adapters.db.types import UtcDateTime
 
 
-def _utc(nullable: bool = False, index: bool = False) -> object:
+def _utc(nullable: bool = False, index: bool = False) -> Any:
     return Field(sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
 
 
@@ -28,8 +29,8 @@ class InstitutionRow(SQLModel, table=True):
     city: str | None = Field(default=None, max_length=100)
     email: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=30)
-    created_at: datetime = _utc()  # type: ignore[assignment]
-    updated_at: datetime = _utc()  # type: ignore[assignment]
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
     version: int = 1
     __table_args__ = (Index("ix_institutions_created", "created_at", "id"),)
 
@@ -45,7 +46,7 @@ class WorkerRow(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=30)
     idp_subject: str | None = Field(default=None, max_length=255)
     active: bool = True
-    created_at: datetime = _utc()  # type: ignore[assignment]
+    created_at: datetime = _utc()
     __table_args__ = (
         Index("ix_workers_institution", "institution_id", "created_at", "id"),
         Index("uq_workers_idp_subject", "institution_id", "idp_subject", unique=True),
@@ -63,12 +64,10 @@ class PersonRow(SQLModel, table=True):
     id_doc_kind: str | None = Field(default=None, max_length=30)
     id_doc_number: str | None = Field(default=None, max_length=30)
     id_doc_country: str | None = Field(default=None, max_length=2)
-    created_at: datetime = _utc()  # type: ignore[assignment]
-    updated_at: datetime = _utc()  # type: ignore[assignment]
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
     version: int = 1
-    __table_args__ = (
-        Index("ix_persons_id_doc", "id_doc_country", "id_doc_number", "id_doc_kind"),
-    )
+    __table_args__ = (Index("ix_persons_id_doc", "id_doc_country", "id_doc_number", "id_doc_kind"),)
 
 
 class EnrollmentRow(SQLModel, table=True):
@@ -81,8 +80,8 @@ class EnrollmentRow(SQLModel, table=True):
     until: date | None = None
     worker_id: UUID | None = Field(default=None, foreign_key="workers.id")
     external_ref: str | None = Field(default=None, max_length=100)
-    created_at: datetime = _utc()  # type: ignore[assignment]
-    updated_at: datetime = _utc()  # type: ignore[assignment]
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
     version: int = 1
     __table_args__ = (
         Index("ix_enrollments_institution_person", "institution_id", "person_id"),
@@ -105,8 +104,8 @@ class FamilyRow(SQLModel, table=True):
     name: str = Field(max_length=200)
     teryt: str | None = Field(default=None, max_length=7)
     created_by: UUID = Field(foreign_key="institutions.id", index=True)
-    created_at: datetime = _utc()  # type: ignore[assignment]
-    updated_at: datetime = _utc()  # type: ignore[assignment]
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
     version: int = 1
     __table_args__ = (Index("ix_families_created", "created_at", "id"),)
 
@@ -135,7 +134,7 @@ class MembershipRow(SQLModel, table=True):
 class AuditEventRow(SQLModel, table=True):
     __tablename__ = "audit_events"
     id: UUID = Field(primary_key=True)
-    occurred_at: datetime = _utc()  # type: ignore[assignment]
+    occurred_at: datetime = _utc()
     actor: str = Field(max_length=255)
     actor_worker_id: UUID | None = None
     institution_id: UUID
@@ -157,7 +156,7 @@ class ApiClientRow(SQLModel, table=True):
     institution_id: UUID = Field(foreign_key="institutions.id", index=True)
     scopes: str = Field(sa_column=Column(Text, nullable=False))
     name: str = Field(max_length=200)
-    created_at: datetime = _utc()  # type: ignore[assignment]
+    created_at: datetime = _utc()
     active: bool = True
 
 
@@ -171,7 +170,7 @@ class IdempotencyRow(SQLModel, table=True):
     status_code: int | None = None  # None while the first request is still running
     response_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     response_headers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    created_at: datetime = _utc(index=True)  # type: ignore[assignment]
+    created_at: datetime = _utc(index=True)
 
 
 metadata = SQLModel.metadata

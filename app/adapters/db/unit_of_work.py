@@ -16,9 +16,26 @@ from app.adapters.db.repositories import (
     SqlPersonRepository,
     SqlWorkerRepository,
 )
+from app.domain.ports import (
+    ApiClientRepository,
+    AuditLog,
+    EnrollmentRepository,
+    FamilyRepository,
+    InstitutionRepository,
+    PersonRepository,
+    WorkerRepository,
+)
 
 
 class SqlUnitOfWork:
+    institutions: InstitutionRepository
+    workers: WorkerRepository
+    persons: PersonRepository
+    enrollments: EnrollmentRepository
+    families: FamilyRepository
+    audit: AuditLog
+    api_clients: ApiClientRepository
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 

@@ -5,9 +5,16 @@ from __future__ import annotations
 from uuid import UUID
 
 import strawberry
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
-from strawberry.schema.config import StrawberryConfig
 from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
 
 from app.api.deps import encode_cursor, page_request
 from app.api.graphql.context import GraphContext
@@ -25,7 +32,7 @@ Info = strawberry.Info[GraphContext, None]
 @strawberry.type
 class Query:
     @strawberry.field(description="A family with its members, their enrollments and workers.")
-    async def family(self, info: Info, id: UUID) -> Family | None:  # noqa: A002 - GraphQL's usual name
+    async def family(self, info: Info, id: UUID) -> Family | None:
         view = await info.context.family_loader.load(FamilyId(id))
         return Family(view=view) if view else None
 
@@ -38,24 +45,29 @@ class Query:
         return FamilyPage(items=[Family(view=v) for v in found.items], next_cursor=encode_cursor(found.next_after))
 
     @strawberry.field
-    async def person(self, info: Info, id: UUID) -> Person:  # noqa: A002
+    async def person(self, info: Info, id: UUID) -> Person:
         view = await domain_call(person_use.read_person(info.context.app.ctx, info.context.caller, PersonId(id)))
         return Person(view=view)
 
 
 async def _page(first: int, after: str | None) -> PageRequest:
     if not 1 <= first <= MAX_PAGE_SIZE:
-        raise GraphQLError(f"first must be between 1 and {MAX_PAGE_SIZE}", extensions={"code": "validation-error", "status": 422})
+        raise GraphQLError(
+            f"first must be between 1 and {MAX_PAGE_SIZE}", extensions={"code": "validation-error", "status": 422}
+        )
     return page_request(limit=first, cursor=after)
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation
-    async def create_family(self, info: Info, input: FamilyInput) -> Family:  # noqa: A002
+    async def create_family(self, info: Info, input: FamilyInput) -> Family:
         command = family_use.CreateFamily(
-            name=input.name, teryt=input.teryt,
-            members=[family_use.NewMember(person_id=PersonId(m.person_id), role=m.role, since=m.since) for m in input.members],
+            name=input.name,
+            teryt=input.teryt,
+            members=[
+                family_use.NewMember(person_id=PersonId(m.person_id), role=m.role, since=m.since) for m in input.members
+            ],
         )
         view = await domain_call(family_use.create_family(info.context.app.ctx, info.context.caller, command))
         return Family(view=view)
@@ -63,11 +75,16 @@ class Mutation:
     @strawberry.mutation(description="`version` is the family's version last read; a stale one is refused.")
     async def add_family_member(self, info: Info, family_id: UUID, version: int, member: MemberInput) -> Family:
         command = family_use.AddMember(
-            family_id=FamilyId(family_id), expected_version=version,
+            family_id=FamilyId(family_id),
+            expected_version=version,
             member=family_use.NewMember(person_id=PersonId(member.person_id), role=member.role, since=member.since),
         )
         view = await domain_call(family_use.add_member(info.context.app.ctx, info.context.caller, command))
         return Family(view=view)
+
+
+def _unexpected(error: GraphQLError) -> bool:
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -75,14 +92,15 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(auto_camel_case=False),
+        # Factories, so each request gets fresh extension state; the parse and validation caches
+        # themselves live at module level and are shared.
         extensions=[
-            ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
-            QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-            MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-            MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-            # Unexpected failures reach clients as a bare "Unexpected error"; domain errors keep their message.
-            MaskErrors(should_mask_error=lambda error: error.original_error is not None
-                       and not isinstance(error.original_error, GraphQLError)),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+            lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            # Unexpected failures reach clients as "Unexpected error."; domain errors keep their message.
+            lambda: MaskErrors(should_mask_error=_unexpected),
         ],
     )

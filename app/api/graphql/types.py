@@ -27,8 +27,15 @@ class Worker:
 
     @classmethod
     def of(cls, w: WorkerModel) -> Worker:
-        return cls(id=w.id, institution_id=w.institution_id, first_name=w.first_name, last_name=w.last_name,
-                   role=w.role, email=w.contact.email, phone=w.contact.phone)
+        return cls(
+            id=w.id,
+            institution_id=w.institution_id,
+            first_name=w.first_name,
+            last_name=w.last_name,
+            role=w.role,
+            email=w.contact.email,
+            phone=w.contact.phone,
+        )
 
 
 @strawberry.type(description="An enrollment at the caller's own institution.")
@@ -45,8 +52,16 @@ class Enrollment:
     @classmethod
     def of(cls, v: EnrollmentView) -> Enrollment:
         e = v.enrollment
-        return cls(id=e.id, institution_id=e.institution_id, status=e.status, since=e.since, until=e.until,
-                   external_ref=e.external_ref, version=e.version, worker=Worker.of(v.worker) if v.worker else None)
+        return cls(
+            id=e.id,
+            institution_id=e.institution_id,
+            status=e.status,
+            since=e.since,
+            until=e.until,
+            external_ref=e.external_ref,
+            version=e.version,
+            worker=Worker.of(v.worker) if v.worker else None,
+        )
 
 
 @strawberry.type

@@ -19,7 +19,9 @@ from app.domain.services.views import FamilyView
 
 router = APIRouter(tags=["families"])
 
-CHANGE_PROBLEMS = problem_responses(*AUTH_PROBLEMS, "not-found", "conflict", "precondition-failed", "precondition-required")
+CHANGE_PROBLEMS = problem_responses(
+    *AUTH_PROBLEMS, "not-found", "conflict", "precondition-failed", "precondition-required"
+)
 
 
 def _member(body: MemberIn) -> use.NewMember:
@@ -31,79 +33,157 @@ def _family(view: FamilyView) -> Response:
 
 
 @router.post(
-    "/v1/families", operation_id="createFamily", summary="Create a family (household)", status_code=201,
-    response_model=FamilyOut, responses=problem_responses(*AUTH_PROBLEMS, "conflict", "idempotency-key-reused"),
+    "/v1/families",
+    operation_id="createFamily",
+    summary="Create a family (household)",
+    status_code=201,
+    response_model=FamilyOut,
+    responses=problem_responses(*AUTH_PROBLEMS, "conflict", "idempotency-key-reused"),
 )
 async def create_family(
-    body: FamilyIn, request: Request, app: ContainerDep, key: IdempotencyKey,
+    body: FamilyIn,
+    request: Request,
+    app: ContainerDep,
+    key: IdempotencyKey = None,
     caller: Caller = caller_with(Scope.FAMILIES_WRITE),
 ) -> Response:
     async def run() -> JSONResponse:
-        view = await use.create_family(app.ctx, caller, use.CreateFamily(
-            name=body.name, teryt=body.teryt, members=[_member(m) for m in body.members]
-        ))
-        return json_body(FamilyOut.of(view), status=201, version=view.family.version, location=f"/v1/families/{view.family.id}")
+        view = await use.create_family(
+            app.ctx,
+            caller,
+            use.CreateFamily(name=body.name, teryt=body.teryt, members=[_member(m) for m in body.members]),
+        )
+        return json_body(
+            FamilyOut.of(view), status=201, version=view.family.version, location=f"/v1/families/{view.family.id}"
+        )
 
     return await idempotent(app.idempotency, caller, key, request.url.path, body, run)
 
 
-@router.get("/v1/families", operation_id="listFamilies", summary="List families your institution works with",
-            response_model=Paged[FamilyOut], responses=problem_responses(*AUTH_PROBLEMS))
-async def list_families(ctx: ContextDep, page: PageDep, caller: Caller = caller_with(Scope.FAMILIES_READ)) -> Paged[FamilyOut]:
+@router.get(
+    "/v1/families",
+    operation_id="listFamilies",
+    summary="List families your institution works with",
+    response_model=Paged[FamilyOut],
+    responses=problem_responses(*AUTH_PROBLEMS),
+)
+async def list_families(
+    ctx: ContextDep, page: PageDep, caller: Caller = caller_with(Scope.FAMILIES_READ)
+) -> Paged[FamilyOut]:
     found = await use.list_families(ctx, caller, page)
     return Paged(items=[FamilyOut.of(v) for v in found.items], next_cursor=encode_cursor(found.next_after))
 
 
-@router.get("/v1/families/{family_id}", operation_id="getFamily", summary="Read a family with its members",
-            response_model=FamilyOut, responses=problem_responses(*AUTH_PROBLEMS, "not-found"))
+@router.get(
+    "/v1/families/{family_id}",
+    operation_id="getFamily",
+    summary="Read a family with its members",
+    response_model=FamilyOut,
+    responses=problem_responses(*AUTH_PROBLEMS, "not-found"),
+)
 async def get_family(family_id: UUID, ctx: ContextDep, caller: Caller = caller_with(Scope.FAMILIES_READ)) -> Response:
     return _family(await use.read_family(ctx, caller, FamilyId(family_id)))
 
 
-@router.patch("/v1/families/{family_id}", operation_id="updateFamily", summary="Rename a family or change its gmina",
-              response_model=FamilyOut, responses=CHANGE_PROBLEMS)
-async def update_family(
-    family_id: UUID, body: FamilyChange, ctx: ContextDep, version: IfMatch, caller: Caller = caller_with(Scope.FAMILIES_WRITE)
-) -> Response:
-    return _family(await use.change_family(ctx, caller, use.ChangeFamily(
-        family_id=FamilyId(family_id), expected_version=version, name=body.name, teryt=body.teryt
-    )))
-
-
-@router.post("/v1/families/{family_id}/members", operation_id="addFamilyMember", summary="Add a member",
-             response_model=FamilyOut, responses=CHANGE_PROBLEMS)
-async def add_member(
-    family_id: UUID, body: MemberIn, ctx: ContextDep, version: IfMatch, caller: Caller = caller_with(Scope.FAMILIES_WRITE)
-) -> Response:
-    return _family(await use.add_member(ctx, caller, use.AddMember(
-        family_id=FamilyId(family_id), expected_version=version, member=_member(body)
-    )))
-
-
 @router.patch(
-    "/v1/families/{family_id}/members/{membership_id}", operation_id="changeFamilyMemberRole",
-    summary="Change a member's role (the old membership ends, the history keeps it)",
-    response_model=FamilyOut, responses=CHANGE_PROBLEMS,
+    "/v1/families/{family_id}",
+    operation_id="updateFamily",
+    summary="Rename a family or change its gmina",
+    response_model=FamilyOut,
+    responses=CHANGE_PROBLEMS,
 )
-async def change_role(
-    family_id: UUID, membership_id: UUID, body: MembershipChange, ctx: ContextDep, version: IfMatch,
+async def update_family(
+    family_id: UUID,
+    body: FamilyChange,
+    ctx: ContextDep,
+    version: IfMatch,
     caller: Caller = caller_with(Scope.FAMILIES_WRITE),
 ) -> Response:
-    return _family(await use.change_membership(ctx, caller, use.ChangeMembership(
-        family_id=FamilyId(family_id), membership_id=MembershipId(membership_id), expected_version=version,
-        role=body.role, end_on=body.on,
-    )))
+    return _family(
+        await use.change_family(
+            ctx,
+            caller,
+            use.ChangeFamily(family_id=FamilyId(family_id), expected_version=version, name=body.name, teryt=body.teryt),
+        )
+    )
 
 
 @router.post(
-    "/v1/families/{family_id}/members/{membership_id}/end", operation_id="endFamilyMembership",
-    summary="End a membership (the member left the household)", response_model=FamilyOut, responses=CHANGE_PROBLEMS,
+    "/v1/families/{family_id}/members",
+    operation_id="addFamilyMember",
+    summary="Add a member",
+    response_model=FamilyOut,
+    responses=CHANGE_PROBLEMS,
 )
-async def end_membership(
-    family_id: UUID, membership_id: UUID, body: MembershipEnd, ctx: ContextDep, version: IfMatch,
+async def add_member(
+    family_id: UUID,
+    body: MemberIn,
+    ctx: ContextDep,
+    version: IfMatch,
     caller: Caller = caller_with(Scope.FAMILIES_WRITE),
 ) -> Response:
-    return _family(await use.change_membership(ctx, caller, use.ChangeMembership(
-        family_id=FamilyId(family_id), membership_id=MembershipId(membership_id), expected_version=version,
-        end_on=body.on, end_reason=body.reason,
-    )))
+    return _family(
+        await use.add_member(
+            ctx, caller, use.AddMember(family_id=FamilyId(family_id), expected_version=version, member=_member(body))
+        )
+    )
+
+
+@router.patch(
+    "/v1/families/{family_id}/members/{membership_id}",
+    operation_id="changeFamilyMemberRole",
+    summary="Change a member's role (the old membership ends, the history keeps it)",
+    response_model=FamilyOut,
+    responses=CHANGE_PROBLEMS,
+)
+async def change_role(
+    family_id: UUID,
+    membership_id: UUID,
+    body: MembershipChange,
+    ctx: ContextDep,
+    version: IfMatch,
+    caller: Caller = caller_with(Scope.FAMILIES_WRITE),
+) -> Response:
+    return _family(
+        await use.change_membership(
+            ctx,
+            caller,
+            use.ChangeMembership(
+                family_id=FamilyId(family_id),
+                membership_id=MembershipId(membership_id),
+                expected_version=version,
+                role=body.role,
+                end_on=body.on,
+            ),
+        )
+    )
+
+
+@router.post(
+    "/v1/families/{family_id}/members/{membership_id}/end",
+    operation_id="endFamilyMembership",
+    summary="End a membership (the member left the household)",
+    response_model=FamilyOut,
+    responses=CHANGE_PROBLEMS,
+)
+async def end_membership(
+    family_id: UUID,
+    membership_id: UUID,
+    body: MembershipEnd,
+    ctx: ContextDep,
+    version: IfMatch,
+    caller: Caller = caller_with(Scope.FAMILIES_WRITE),
+) -> Response:
+    return _family(
+        await use.change_membership(
+            ctx,
+            caller,
+            use.ChangeMembership(
+                family_id=FamilyId(family_id),
+                membership_id=MembershipId(membership_id),
+                expected_version=version,
+                end_on=body.on,
+                end_reason=body.reason,
+            ),
+        )
+    )

@@ -36,9 +36,20 @@ class CodeListOut(BaseModel):
     @classmethod
     def of(cls, cl: CodeList) -> CodeListOut:
         return cls(
-            name=cl.name, description=cl.description,
-            codes=[CodeOut(code=c.code, name_pl=c.name_pl, name_en=c.name_en, legal_basis=c.legal_basis,
-                           valid_from=c.valid_from, valid_to=c.valid_to, group=c.group) for c in cl.codes],
+            name=cl.name,
+            description=cl.description,
+            codes=[
+                CodeOut(
+                    code=c.code,
+                    name_pl=c.name_pl,
+                    name_en=c.name_en,
+                    legal_basis=c.legal_basis,
+                    valid_from=c.valid_from,
+                    valid_to=c.valid_to,
+                    group=c.group,
+                )
+                for c in cl.codes
+            ],
         )
 
 
@@ -59,32 +70,54 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready", operation_id="healthReady", summary="The database answers", tags=["operations"],
-            responses={503: {"description": "The database does not answer."}})
+@router.get(
+    "/health/ready",
+    operation_id="healthReady",
+    summary="The database answers",
+    tags=["operations"],
+    responses={503: {"description": "The database does not answer."}},
+)
 async def ready(app: ContainerDep) -> JSONResponse:
     try:
         async with app.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means not ready; the reason goes to the log
+    except Exception:
         return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "up"})
 
 
-@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", tags=["operations"],
-            response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    summary="Prometheus metrics",
+    tags=["operations"],
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+)
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/code-lists", operation_id="listCodeLists", summary="All code lists with validity and legal basis",
-            tags=["code-lists"], response_model=CodeListsOut)
+@router.get(
+    "/v1/code-lists",
+    operation_id="listCodeLists",
+    summary="All code lists with validity and legal basis",
+    tags=["code-lists"],
+    response_model=CodeListsOut,
+)
 async def code_lists(ctx: ContextDep) -> CodeListsOut:
     lists = [ctx.codes.get(name) for name in ctx.codes.names()]
     return CodeListsOut(version=ctx.codes.version, items=[CodeListOut.of(cl) for cl in lists if cl])
 
 
-@router.get("/v1/code-lists/{name}", operation_id="getCodeList", summary="One code list", tags=["code-lists"],
-            response_model=CodeListOut, responses=problem_responses("not-found"))
+@router.get(
+    "/v1/code-lists/{name}",
+    operation_id="getCodeList",
+    summary="One code list",
+    tags=["code-lists"],
+    response_model=CodeListOut,
+    responses=problem_responses("not-found"),
+)
 async def code_list(name: str, ctx: ContextDep) -> CodeListOut:
     found = ctx.codes.get(name)
     if found is None:
@@ -92,8 +125,14 @@ async def code_list(name: str, ctx: ContextDep) -> CodeListOut:
     return CodeListOut.of(found)
 
 
-@router.get("/problems/{slug}", operation_id="getProblemType", summary="What a problem type means", tags=["operations"],
-            response_model=ProblemTypeOut, responses=problem_responses("not-found"))
+@router.get(
+    "/problems/{slug}",
+    operation_id="getProblemType",
+    summary="What a problem type means",
+    tags=["operations"],
+    response_model=ProblemTypeOut,
+    responses=problem_responses("not-found"),
+)
 async def problem_type(slug: str) -> ProblemTypeOut:
     kind = PROBLEM_TYPES.get(slug)
     if kind is None:

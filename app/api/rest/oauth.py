@@ -19,7 +19,7 @@ router = APIRouter(tags=["oauth"])
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the RFC 6749 token type, not a secret
     expires_in: int
     scope: str
 
@@ -49,9 +49,14 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 
 @router.post(
-    "/oauth/token", operation_id="issueToken", summary="Get an access token (client credentials)",
+    "/oauth/token",
+    operation_id="issueToken",
+    summary="Get an access token (client credentials)",
     response_model=TokenOut,
-    responses={400: {"model": OAuthError, "description": "RFC 6749 error"}, 401: {"model": OAuthError, "description": "invalid_client"}},
+    responses={
+        400: {"model": OAuthError, "description": "RFC 6749 error"},
+        401: {"model": OAuthError, "description": "invalid_client"},
+    },
 )
 async def issue_token(
     app: ContainerDep,
@@ -62,7 +67,9 @@ async def issue_token(
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     if app.issuer is None:
-        return _oauth_error(400, "unsupported_grant_type", "this deployment takes tokens from its OpenID Connect provider")
+        return _oauth_error(
+            400, "unsupported_grant_type", "this deployment takes tokens from its OpenID Connect provider"
+        )
     if grant_type != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
     credentials = _basic_credentials(authorization) or (

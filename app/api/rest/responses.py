@@ -8,7 +8,9 @@ from pydantic import BaseModel
 from app.api.deps import etag
 
 
-def json_body(model: BaseModel, *, status: int = 200, version: int | None = None, location: str | None = None) -> JSONResponse:
+def json_body(
+    model: BaseModel, *, status: int = 200, version: int | None = None, location: str | None = None
+) -> JSONResponse:
     headers: dict[str, str] = {}
     if version is not None:
         headers["ETag"] = etag(version)

@@ -79,9 +79,17 @@ class InstitutionOut(BaseModel):
     @classmethod
     def of(cls, i: Institution) -> InstitutionOut:
         return cls(
-            id=i.id, type=i.type, name=i.name, teryt=i.teryt.value, regon=i.regon.value if i.regon else None,
-            nip=i.nip.value if i.nip else None, address=AddressBody.of(i.address), contact=ContactBody.of(i.contact),
-            version=i.version, created_at=i.created_at, updated_at=i.updated_at,
+            id=i.id,
+            type=i.type,
+            name=i.name,
+            teryt=i.teryt.value,
+            regon=i.regon.value if i.regon else None,
+            nip=i.nip.value if i.nip else None,
+            address=AddressBody.of(i.address),
+            contact=ContactBody.of(i.contact),
+            version=i.version,
+            created_at=i.created_at,
+            updated_at=i.updated_at,
         )
 
 
@@ -107,8 +115,13 @@ class WorkerOut(BaseModel):
     @classmethod
     def of(cls, w: Worker) -> WorkerOut:
         return cls(
-            id=w.id, institution_id=w.institution_id, first_name=w.first_name, last_name=w.last_name,
-            role=w.role, contact=ContactBody.of(w.contact), active=w.active,
+            id=w.id,
+            institution_id=w.institution_id,
+            first_name=w.first_name,
+            last_name=w.last_name,
+            role=w.role,
+            contact=ContactBody.of(w.contact),
+            active=w.active,
         )
 
 
@@ -148,7 +161,9 @@ class PersonIn(Strict):
 class PersonChange(Strict):
     first_name: Name | None = None
     last_name: Name | None = None
-    pesel: str | None = Field(default=None, min_length=11, max_length=11, description="Give a PESEL to a person registered without one.")
+    pesel: str | None = Field(
+        default=None, min_length=11, max_length=11, description="Give a PESEL to a person registered without one."
+    )
 
 
 class EnrollmentChange(Strict):
@@ -173,8 +188,14 @@ class EnrollmentOut(BaseModel):
     def of(cls, v: EnrollmentView) -> EnrollmentOut:
         e = v.enrollment
         return cls(
-            id=e.id, institution_id=e.institution_id, status=e.status, since=e.since, until=e.until,
-            worker=WorkerOut.of(v.worker) if v.worker else None, external_ref=e.external_ref, version=e.version,
+            id=e.id,
+            institution_id=e.institution_id,
+            status=e.status,
+            since=e.since,
+            until=e.until,
+            worker=WorkerOut.of(v.worker) if v.worker else None,
+            external_ref=e.external_ref,
+            version=e.version,
         )
 
 
@@ -196,10 +217,18 @@ class PersonOut(BaseModel):
     def of(cls, v: PersonView) -> PersonOut:
         p = v.person
         return cls(
-            id=p.id, pesel=p.pesel.value if p.pesel else None, identity_document=IdentityDocumentBody.of(p.identity_document),
-            first_name=p.first_name, last_name=p.last_name, birth_date=p.birth_date, sex=p.sex,
-            enrollments=[EnrollmentOut.of(e) for e in v.enrollments], family_ids=list(v.family_ids),
-            version=p.version, created_at=p.created_at, updated_at=p.updated_at,
+            id=p.id,
+            pesel=p.pesel.value if p.pesel else None,
+            identity_document=IdentityDocumentBody.of(p.identity_document),
+            first_name=p.first_name,
+            last_name=p.last_name,
+            birth_date=p.birth_date,
+            sex=p.sex,
+            enrollments=[EnrollmentOut.of(e) for e in v.enrollments],
+            family_ids=list(v.family_ids),
+            version=p.version,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
         )
 
 
@@ -252,9 +281,18 @@ class MemberOut(BaseModel):
     def of(cls, v: MemberView) -> MemberOut:
         m, p = v.membership, v.person.person
         return cls(
-            membership_id=m.id, role=m.role, since=m.since, until=m.until, end_reason=m.end_reason, current=m.current,
+            membership_id=m.id,
+            role=m.role,
+            since=m.since,
+            until=m.until,
+            end_reason=m.end_reason,
+            current=m.current,
             person=MemberPersonOut(
-                id=p.id, first_name=p.first_name, last_name=p.last_name, birth_date=p.birth_date, sex=p.sex,
+                id=p.id,
+                first_name=p.first_name,
+                last_name=p.last_name,
+                birth_date=p.birth_date,
+                sex=p.sex,
                 enrollments=[EnrollmentOut.of(e) for e in v.person.enrollments],
             ),
         )
@@ -274,7 +312,12 @@ class FamilyOut(BaseModel):
     def of(cls, v: FamilyView) -> FamilyOut:
         f = v.family
         return cls(
-            id=f.id, name=f.name, teryt=f.teryt.value if f.teryt else None, created_by=f.created_by,
-            members=[MemberOut.of(m) for m in v.members], version=f.version,
-            created_at=f.created_at, updated_at=f.updated_at,
+            id=f.id,
+            name=f.name,
+            teryt=f.teryt.value if f.teryt else None,
+            created_by=f.created_by,
+            members=[MemberOut.of(m) for m in v.members],
+            version=f.version,
+            created_at=f.created_at,
+            updated_at=f.updated_at,
         )

@@ -145,7 +145,9 @@ async def _family_for_change(uow: UnitOfWork, caller: Caller, family_id: FamilyI
     return family
 
 
-async def _save(uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, family: Family, expected_version: int) -> FamilyView:
+async def _save(
+    uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, family: Family, expected_version: int
+) -> FamilyView:
     await uow.families.update(family, expected_version=expected_version)
     [view] = await _views_and_audit(uow, ctx, caller, [family], AuditAction.UPDATE)
     await uow.commit()

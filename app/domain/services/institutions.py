@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.domain.caller import Caller, Scope
 from app.domain.errors import NotFound, StaleVersion
@@ -20,8 +20,8 @@ class InstitutionData:
     teryt: str
     regon: str | None = None
     nip: str | None = None
-    address: Address = Address()
-    contact: Contact = Contact()
+    address: Address = field(default_factory=Address)
+    contact: Contact = field(default_factory=Contact)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,7 +30,7 @@ class NewWorker:
     first_name: str
     last_name: str
     role: str
-    contact: Contact = Contact()
+    contact: Contact = field(default_factory=Contact)
     idp_subject: str | None = None
 
 

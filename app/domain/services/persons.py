@@ -75,7 +75,9 @@ async def _check_worker(uow: UnitOfWork, worker_id: WorkerId | None, institution
         return
     worker = await uow.workers.get(worker_id)
     if worker is None or worker.institution_id != institution_id:
-        raise InvalidInput("the worker is not a worker of your institution", [FieldError(field, "not a worker of your institution")])
+        raise InvalidInput(
+            "the worker is not a worker of your institution", [FieldError(field, "not a worker of your institution")]
+        )
 
 
 async def register_person(ctx: UseCaseContext, caller: Caller, cmd: RegisterPerson) -> Registration:

@@ -38,9 +38,7 @@ class FamilyView:
     members: Sequence[MemberView]  # current and past memberships, in order of joining
 
 
-async def person_views(
-    uow: UnitOfWork, persons: Sequence[Person], institution_id: InstitutionId
-) -> list[PersonView]:
+async def person_views(uow: UnitOfWork, persons: Sequence[Person], institution_id: InstitutionId) -> list[PersonView]:
     ids = [p.id for p in persons]
     enrollments = await uow.enrollments.for_persons(ids, institution_id)
     workers = await _workers(uow, enrollments)
@@ -50,15 +48,10 @@ async def person_views(
         by_person[e.person_id].append(
             EnrollmentView(enrollment=e, worker=workers.get(e.worker_id) if e.worker_id else None)
         )
-    return [
-        PersonView(person=p, enrollments=by_person[p.id], family_ids=families.get(p.id, []))
-        for p in persons
-    ]
+    return [PersonView(person=p, enrollments=by_person[p.id], family_ids=families.get(p.id, [])) for p in persons]
 
 
-async def family_views(
-    uow: UnitOfWork, families: Sequence[Family], institution_id: InstitutionId
-) -> list[FamilyView]:
+async def family_views(uow: UnitOfWork, families: Sequence[Family], institution_id: InstitutionId) -> list[FamilyView]:
     person_ids = list(dict.fromkeys(m.person_id for f in families for m in f.memberships))
     persons = await uow.persons.get_many(person_ids)
     views = {v.person.id: v for v in await person_views(uow, persons, institution_id)}

@@ -47,7 +47,7 @@ def _run_in_fresh_loop() -> None:
     def target() -> None:
         try:
             asyncio.run(_run_async())
-        except BaseException as error:  # noqa: BLE001 - re-raised below on the caller's thread
+        except BaseException as error:
             errors.append(error)
 
     thread = threading.Thread(target=target)

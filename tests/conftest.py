@@ -1,0 +1,184 @@
+"""Test fixtures: a real database (PostgreSQL by default, SQLite with SPOJNIA_TEST_DATABASE=sqlite),
+migrated once per session and emptied after each test; the real ASGI app driven over httpx."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.adapters.db.migrate import upgrade
+from app.adapters.db.tables import metadata
+from app.bootstrap import Container, bootstrap
+from app.config import LocalIssuer, Settings
+from app.domain.caller import ALL_SCOPES
+from app.domain.ids import InstitutionId, WorkerId
+from app.domain.services import institutions as institution_use
+from app.main import create_app
+
+PG_ADMIN_DSN = os.environ.get("SPOJNIA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKEND = os.environ.get("SPOJNIA_TEST_DATABASE", "postgresql")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On SQLite only the tests marked `sqlite` run: repositories, migrations and an API smoke run."""
+    if BACKEND != "sqlite":
+        return
+    postgres_only = [item for item in items if "sqlite" not in item.keywords]
+    config.hook.pytest_deselected(items=postgres_only)
+    items[:] = [item for item in items if "sqlite" in item.keywords]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if BACKEND == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "spojnia-test.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        upgrade(url)
+        yield url
+        return
+    name = f"spojnia_test_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_DSN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + f"/{name}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    keys = tmp_path_factory.mktemp("keys")
+    return Settings(
+        database_url=database_url,
+        database_pool_size=5,
+        local_issuer=LocalIssuer(issuer="https://spojnia.test", key_file=Path(keys) / "signing-key.pem"),
+        log_level="INFO",
+    )
+
+
+@pytest.fixture(scope="session")
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    app = bootstrap(settings)
+    yield app
+    await app.aclose()
+
+
+async def empty_database(engine: AsyncEngine) -> None:
+    names = [t.name for t in reversed(metadata.sorted_tables)]
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
+        else:
+            for name in names:
+                await connection.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - table names from metadata
+
+
+@pytest.fixture(autouse=True)
+async def _isolated(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test starts from empty tables; the schema is migrated once per session."""
+    yield
+    if "container" in request.fixturenames:
+        app: Container = request.getfixturevalue("container")
+        await empty_database(app.engine)
+
+
+@pytest.fixture
+async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(container=container)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://spojnia.test") as http:
+        yield http
+
+
+@dataclass
+class Party:
+    """An institution in a test, with a worker and a way to mint its tokens."""
+
+    key: str
+    id: InstitutionId
+    worker_id: WorkerId
+    container: Container
+    scopes: frozenset[str] = field(default_factory=lambda: frozenset(ALL_SCOPES))
+
+    def token(
+        self, *scopes: str, roles: frozenset[str] = frozenset(), ttl: int | None = None, subject: str | None = None
+    ) -> str:
+        assert self.container.issuer is not None
+        return self.container.issuer.issue(
+            subject=subject or f"test-{self.key}",
+            institution_id=self.id,
+            scopes=frozenset(scopes) if scopes else self.scopes,
+            roles=roles,
+            ttl=ttl,
+        ).access_token
+
+    def headers(self, *scopes: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(*scopes)}", **extra}
+
+
+INSTITUTIONS = {
+    "ops": ("MOPS", "MOPS w Bartoszycach", "2802011"),
+    "pup": ("PUP", "PUP w Bartoszycach", "2802"),
+    "ngo": ("NGO", "Stowarzyszenie Razem", "2802011"),
+    "other_ops": ("GOPS", "GOPS w Sępopolu", "2802053"),
+}
+
+
+@pytest.fixture
+async def parties(container: Container) -> dict[str, Party]:
+    made: dict[str, Party] = {}
+    for key, (kind, name, teryt) in INSTITUTIONS.items():
+        institution = await institution_use.register_institution(
+            container.ctx, None, institution_use.InstitutionData(type=kind, name=name, teryt=teryt)
+        )
+        worker = await institution_use.add_worker(
+            container.ctx,
+            None,
+            institution_use.NewWorker(
+                institution_id=institution.id,
+                first_name="Anna",
+                last_name=f"Pracownik-{key}",
+                role="SOCIAL_WORKER",
+            ),
+        )
+        made[key] = Party(key=key, id=institution.id, worker_id=worker.id, container=container)
+    return made
+
+
+@pytest.fixture
+def ops(parties: dict[str, Party]) -> Party:
+    return parties["ops"]
+
+
+@pytest.fixture
+def pup(parties: dict[str, Party]) -> Party:
+    return parties["pup"]
+
+
+@pytest.fixture
+def ngo(parties: dict[str, Party]) -> Party:
+    return parties["ngo"]
+
+
+@pytest.fixture
+def other_ops(parties: dict[str, Party]) -> Party:
+    return parties["other_ops"]
