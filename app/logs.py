@@ -31,6 +31,8 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
-        logging.getLogger(noisy).handlers[:] = []
-        logging.getLogger(noisy).propagate = False
+    # Our own access log replaces uvicorn's, which would print raw paths and query strings.
+    logging.getLogger("uvicorn.access").handlers[:] = []
+    logging.getLogger("uvicorn.access").propagate = False
+    # httpx logs every outgoing URL at INFO; partner adapters must not leak query strings.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -14,7 +14,7 @@ from app.domain.ids import FamilyId, InstitutionId, PersonId, WorkerId
 from app.domain.institutions import Institution, Worker
 from app.domain.pagination import Page, PageRequest
 from app.domain.persons import Enrollment, Person
-from app.domain.values import Pesel
+from app.domain.values import IdentityDocument, Pesel
 
 
 class Clock(Protocol):
@@ -69,6 +69,9 @@ class PersonRepository(Protocol):
     async def by_pesel(self, pesel: Pesel) -> Person | None:
         """The person with this PESEL, or None."""
 
+    async def by_identity_document(self, document: IdentityDocument) -> Person | None:
+        """The person registered with this document (kind, number, country), or None."""
+
     async def update(self, person: Person, *, expected_version: int) -> None:
         """Save changes; raises StaleVersion when someone else saved first."""
 
@@ -111,6 +114,9 @@ class FamilyRepository(Protocol):
 
     async def visible_to(self, family_id: FamilyId, institution_id: InstitutionId) -> bool:
         """True when the institution created the family or enrolls a current member."""
+
+    async def visible_among(self, ids: Sequence[FamilyId], institution_id: InstitutionId) -> set[FamilyId]:
+        """Those of the ids that the institution may see, in one query."""
 
     async def list_visible(self, institution_id: InstitutionId, page: PageRequest) -> Page[Family]:
         """Families visible to the institution, ordered by creation."""

@@ -30,7 +30,7 @@ from app.domain.ids import FamilyId, InstitutionId, PersonId, WorkerId
 from app.domain.institutions import Institution, Worker
 from app.domain.pagination import Page, PageRequest, Position
 from app.domain.persons import Enrollment, Person
-from app.domain.values import Pesel
+from app.domain.values import IdentityDocument, Pesel
 
 RowT = TypeVar("RowT", InstitutionRow, WorkerRow, PersonRow, FamilyRow)
 
@@ -169,6 +169,16 @@ class SqlPersonRepository:
         row = await self.session.scalar(select(PersonRow).where(PersonRow.pesel == pesel.value))
         return mapping.person_from_row(row) if row else None
 
+    async def by_identity_document(self, document: IdentityDocument) -> Person | None:
+        row = await self.session.scalar(
+            select(PersonRow).where(
+                PersonRow.id_doc_country == document.country,
+                PersonRow.id_doc_number == document.number,
+                PersonRow.id_doc_kind == document.kind,
+            )
+        )
+        return mapping.person_from_row(row) if row else None
+
     async def update(self, person: Person, *, expected_version: int) -> None:
         row = mapping.person_to_row(person)
         try:
@@ -288,6 +298,14 @@ class SqlFamilyRepository:
             FamilyRow.id == family_id, _family_visible(institution_id, FamilyRow.id, FamilyRow.created_by)
         )
         return (await self.session.scalar(query)) is not None
+
+    async def visible_among(self, ids: Sequence[FamilyId], institution_id: InstitutionId) -> set[FamilyId]:
+        if not ids:
+            return set()
+        query = select(FamilyRow.id).where(
+            FamilyRow.id.in_(ids), _family_visible(institution_id, FamilyRow.id, FamilyRow.created_by)
+        )
+        return {FamilyId(i) for i in await self.session.scalars(query)}
 
     async def list_visible(self, institution_id: InstitutionId, page: PageRequest) -> Page[Family]:
         query = select(FamilyRow).where(_family_visible(institution_id, FamilyRow.id, FamilyRow.created_by))

@@ -302,7 +302,6 @@ class FamilyOut(BaseModel):
     id: UUID
     name: str
     teryt: str | None
-    created_by: UUID
     members: list[MemberOut] = Field(description="Current and past memberships, in order of joining.")
     version: int
     created_at: datetime
@@ -315,7 +314,6 @@ class FamilyOut(BaseModel):
             id=f.id,
             name=f.name,
             teryt=f.teryt.value if f.teryt else None,
-            created_by=f.created_by,
             members=[MemberOut.of(m) for m in v.members],
             version=f.version,
             created_at=f.created_at,

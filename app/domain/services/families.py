@@ -112,8 +112,8 @@ async def read_families(ctx: UseCaseContext, caller: Caller, family_ids: Sequenc
     """Many families in a fixed number of queries; None where the caller may not see one."""
     caller.require(Scope.FAMILIES_READ)
     async with ctx.uow() as uow:
-        found = {f.id: f for f in await uow.families.get_many(family_ids)}
-        visible = [f for fid, f in found.items() if await uow.families.visible_to(fid, caller.institution_id)]
+        visible_ids = await uow.families.visible_among(list(dict.fromkeys(family_ids)), caller.institution_id)
+        visible = await uow.families.get_many(list(visible_ids))
         views = {v.family.id: v for v in await _views_and_audit(uow, ctx, caller, visible, AuditAction.READ)}
         await uow.commit()
     return [views.get(fid) for fid in family_ids]

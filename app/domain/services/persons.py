@@ -7,7 +7,7 @@ from datetime import date
 
 from app.domain.audit import AuditAction, SubjectType
 from app.domain.caller import Caller, Scope
-from app.domain.errors import FieldError, InvalidInput, NotFound, PermissionDenied, StaleVersion
+from app.domain.errors import DuplicateRecord, FieldError, InvalidInput, NotFound, PermissionDenied, StaleVersion
 from app.domain.ids import EnrollmentId, InstitutionId, PersonId, WorkerId, new_id
 from app.domain.institutions import Institution
 from app.domain.pagination import Page, PageRequest
@@ -83,14 +83,23 @@ async def _check_worker(uow: UnitOfWork, worker_id: WorkerId | None, institution
 async def register_person(ctx: UseCaseContext, caller: Caller, cmd: RegisterPerson) -> Registration:
     """Registers a client of the caller's institution; a person already known is enrolled, never duplicated."""
     caller.require(Scope.PERSONS_WRITE)
-    now = ctx.clock.now()
     pesel = Pesel.parse(cmd.pesel) if cmd.pesel is not None else None
+    try:
+        return await _register(ctx, caller, cmd, pesel)
+    except DuplicateRecord:
+        # Two institutions registered the same PESEL at the same moment and the other one won:
+        # once more, and this time the person is found and enrolled.
+        return await _register(ctx, caller, cmd, pesel)
+
+
+async def _register(ctx: UseCaseContext, caller: Caller, cmd: RegisterPerson, pesel: Pesel | None) -> Registration:
+    now = ctx.clock.now()
     async with ctx.uow() as uow:
         institution = await caller_institution(uow, caller)
         status_list = institution.enrollment_status_list()
         ctx.codes.require(status_list, cmd.enrollment.status, field="enrollment.status", on=now.date())
         await _check_worker(uow, cmd.enrollment.worker_id, institution.id, "enrollment.worker_id")
-        person = await uow.persons.by_pesel(pesel) if pesel else None
+        person = await _known_person(uow, pesel, cmd.identity_document)
         if person is None:
             person = Person.register(
                 id=PersonId(new_id()),
@@ -124,6 +133,14 @@ async def register_person(ctx: UseCaseContext, caller: Caller, cmd: RegisterPers
         [view] = await person_views(uow, [person], institution.id)
         await uow.commit()
     return Registration(view=view, newly_enrolled=newly_enrolled)
+
+
+async def _known_person(uow: UnitOfWork, pesel: Pesel | None, document: IdentityDocument | None) -> Person | None:
+    if pesel is not None:
+        return await uow.persons.by_pesel(pesel)
+    if document is not None:
+        return await uow.persons.by_identity_document(document)
+    return None
 
 
 async def _visible_person(uow: UnitOfWork, caller: Caller, person_id: PersonId) -> Person:
