@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import event
 
 from app.bootstrap import Container
@@ -31,7 +30,8 @@ query ($id: UUID!) {
 """
 
 FAMILIES_GRAPH = """
-{ families(first: 50) { next_cursor items { name members { person { first_name enrollments { status worker { last_name } } } } } } }
+{ families(first: 50) { next_cursor items { name
+    members { person { first_name enrollments { status worker { last_name } } } } } } }
 """
 
 
@@ -141,7 +141,9 @@ mutation ($input: FamilyInput!) { create_family(input: $input) { id version memb
 """
 ADD = """
 mutation ($family: UUID!, $version: Int!, $member: MemberInput!) {
-  add_family_member(family_id: $family, version: $version, member: $member) { version members { role person { first_name } } }
+  add_family_member(family_id: $family, version: $version, member: $member) {
+    version members { role person { first_name } }
+  }
 }
 """
 
@@ -191,7 +193,8 @@ async def test_mutation_with_a_bad_code_answers_a_validation_error(client: httpx
 
 
 async def test_too_deep_a_query_is_refused(client: httpx.AsyncClient, ops: Party) -> None:
-    deep = "{ families { items { members { person { families { members { person { families { members { person { first_name } } } } } } } } } } }"
+    nested = "members { person { families { %s } } }"
+    deep = "{ families { items { " + nested % (nested % (nested % "name")) + " } } }"
 
     body = await gql(client, ops, deep)
 
