@@ -17,6 +17,7 @@ class Membership:
     person_id: PersonId
     role: str
     since: date
+    recorded_at: datetime
     until: date | None = None
     end_reason: str | None = None
 
@@ -58,7 +59,9 @@ class Family:
     ) -> Membership:
         if any(m.person_id == person_id for m in self.current_members):
             raise Conflict("the person is already a member of this family")
-        membership = Membership(id=membership_id, family_id=self.id, person_id=person_id, role=role, since=since)
+        membership = Membership(
+            id=membership_id, family_id=self.id, person_id=person_id, role=role, since=since, recorded_at=at
+        )
         self.memberships.append(membership)
         self._changed(at)
         return membership
@@ -71,7 +74,9 @@ class Family:
         if old.role == role:
             raise Conflict("the member already has this role")
         self._close(old, on=on, reason="ROLE_CHANGED")
-        new = Membership(id=new_membership_id, family_id=self.id, person_id=old.person_id, role=role, since=on)
+        new = Membership(
+            id=new_membership_id, family_id=self.id, person_id=old.person_id, role=role, since=on, recorded_at=at
+        )
         self.memberships.append(new)
         self._changed(at)
         return new

@@ -180,6 +180,7 @@ def membership_to_row(m: Membership) -> MembershipRow:
         person_id=m.person_id,
         role=m.role,
         since=m.since,
+        recorded_at=m.recorded_at,
         until=m.until,
         end_reason=m.end_reason,
     )
@@ -201,6 +202,7 @@ def family_from_rows(r: FamilyRow, memberships: list[MembershipRow]) -> Family:
                 person_id=PersonId(m.person_id),
                 role=m.role,
                 since=m.since,
+                recorded_at=m.recorded_at,
                 until=m.until,
                 end_reason=m.end_reason,
             )

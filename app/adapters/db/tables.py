@@ -117,6 +117,7 @@ class MembershipRow(SQLModel, table=True):
     person_id: UUID = Field(foreign_key="persons.id", index=True)
     role: str = Field(max_length=40)
     since: date
+    recorded_at: datetime = _utc()
     until: date | None = None
     end_reason: str | None = Field(default=None, max_length=40)
     __table_args__ = (

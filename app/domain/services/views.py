@@ -60,7 +60,7 @@ async def family_views(uow: UnitOfWork, families: Sequence[Family], institution_
             family=f,
             members=[
                 MemberView(membership=m, person=views[m.person_id])
-                for m in sorted(f.memberships, key=lambda m: (m.since, str(m.id)))
+                for m in sorted(f.memberships, key=lambda m: (m.since, m.recorded_at, str(m.id)))
                 if m.person_id in views
             ],
         )

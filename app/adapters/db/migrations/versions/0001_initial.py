@@ -196,6 +196,7 @@ def upgrade() -> None:
         sa.Column("person_id", sa.Uuid(), nullable=False),
         sa.Column("role", sa.String(length=40), nullable=False),
         sa.Column("since", sa.Date(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("until", sa.Date(), nullable=True),
         sa.Column("end_reason", sa.String(length=40), nullable=True),
         sa.ForeignKeyConstraint(
