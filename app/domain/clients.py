@@ -23,6 +23,8 @@ def hash_secret(secret: str, salt: bytes | None = None) -> str:
 
 def parse_scopes(raw: str) -> frozenset[str]:
     scopes = frozenset(raw.split())
+    if not scopes:
+        raise InvalidInput("a client needs at least one scope", [FieldError("scope", "at least one scope")])
     unknown = scopes - ALL_SCOPES
     if unknown:
         message = f"unknown scopes: {', '.join(sorted(unknown))}"

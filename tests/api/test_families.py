@@ -176,3 +176,16 @@ async def test_reading_a_family_is_audited_for_the_family_and_each_member(
     assert [r.action.value for r in family_reads] == ["READ"]
     assert [r.action.value for r in member_reads] == ["READ"]
     assert family_reads[0].institution_id == ops.id
+
+
+async def test_a_membership_ends_only_for_a_coded_reason(client: httpx.AsyncClient, ops: Party) -> None:
+    family = (await nowak_family(client, ops)).json()
+    jan = next(m for m in family["members"] if m["person"]["first_name"] == "Jan")
+    url = f"/v1/families/{family['id']}/members/{jan['membership_id']}/end"
+
+    refused = await client.post(url, json={"reason": "MOVED_TO_MARS"}, headers=ops.headers(**{"If-Match": '"1"'}))
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "reason"
+    ended = await client.post(url, json={"reason": "DECEASED"}, headers=ops.headers(**{"If-Match": '"1"'}))
+    assert ended.status_code == 200
+    assert next(m for m in ended.json()["members"] if m["membership_id"] == jan["membership_id"])["end_reason"] == "DECEASED"

@@ -3,6 +3,7 @@ turning verified token claims into the caller that use cases see."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ async def register_client(
     secret = secrets.token_urlsafe(32)
     client = ApiClient(
         client_id=f"spojnia-{secrets.token_hex(8)}",
-        secret_hash=hash_secret(secret),
+        secret_hash=await asyncio.to_thread(hash_secret, secret),
         institution_id=institution_id,
         scopes=scopes,
         name=name,
@@ -50,7 +51,12 @@ async def register_client(
 async def authenticate_client(ctx: UseCaseContext, client_id: str, secret: str) -> ApiClient | None:
     async with ctx.uow() as uow:
         client = await uow.api_clients.get(client_id)
-    if client is None or not client.active or not client.secret_matches(secret):
+    # scrypt takes tens of milliseconds of CPU: off the event loop, so other requests go on meanwhile.
+    if client is None:
+        # Hash anyway, so that the answer's timing does not tell which client ids exist.
+        await asyncio.to_thread(hash_secret, secret)
+        return None
+    if not await asyncio.to_thread(client.secret_matches, secret) or not client.active:
         return None
     return client
 
@@ -58,14 +64,18 @@ async def authenticate_client(ctx: UseCaseContext, client_id: str, secret: str) 
 async def resolve_caller(
     ctx: UseCaseContext, claims: VerifiedClaims, acting_worker: WorkerId | None, request_id: str
 ) -> Caller:
-    """A worker's own token acts as that worker; a system token may name a worker of its institution."""
+    """A worker's own token acts as that worker; only a system token may name a worker of its institution."""
     worker_id: WorkerId | None = None
     async with ctx.uow() as uow:
         if not claims.system:
             own = await uow.workers.by_idp_subject(claims.institution_id, claims.subject)
+            if own is not None and not own.active:
+                raise PermissionDenied("the token's worker is no longer active")
             worker_id = own.id if own else None
         if acting_worker is not None:
-            if worker_id is not None and acting_worker != worker_id:
+            # A person's token (not a system client's) never acts for someone else, whether or not
+            # its subject is a registered worker.
+            if not claims.system and acting_worker != worker_id:
                 raise PermissionDenied("a worker's own token cannot act for another worker")
             worker = await uow.workers.get(acting_worker)
             if worker is None or worker.institution_id != claims.institution_id or not worker.active:

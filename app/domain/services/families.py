@@ -190,5 +190,6 @@ async def change_membership(ctx: UseCaseContext, caller: Caller, cmd: ChangeMemb
                 membership_id=cmd.membership_id, new_membership_id=MembershipId(new_id()), role=cmd.role, on=on, at=now
             )
         else:
+            ctx.codes.require("MembershipEndReason", cmd.end_reason, field="reason", on=now.date())
             family.end_membership(membership_id=cmd.membership_id, on=on, reason=cmd.end_reason, at=now)
         return await _save(uow, ctx, caller, family, cmd.expected_version)
