@@ -98,6 +98,10 @@ async def _register(ctx: UseCaseContext, caller: Caller, cmd: RegisterPerson, pe
         institution = await caller_institution(uow, caller)
         status_list = institution.enrollment_status_list()
         ctx.codes.require(status_list, cmd.enrollment.status, field="enrollment.status", on=now.date())
+        if cmd.identity_document is not None:
+            ctx.codes.require(
+                "IdentityDocumentKind", cmd.identity_document.kind, field="identity_document.kind", on=now.date()
+            )
         await _check_worker(uow, cmd.enrollment.worker_id, institution.id, "enrollment.worker_id")
         person = await _known_person(uow, pesel, cmd.identity_document)
         if person is None:
