@@ -22,6 +22,7 @@ class SubjectType(StrEnum):
     PERSON = "person"
     FAMILY = "family"
     ENROLLMENT = "enrollment"
+    REFERRAL = "referral"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

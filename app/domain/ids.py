@@ -10,6 +10,10 @@ EnrollmentId = NewType("EnrollmentId", UUID)
 FamilyId = NewType("FamilyId", UUID)
 MembershipId = NewType("MembershipId", UUID)
 AuditEventId = NewType("AuditEventId", UUID)
+ReferralId = NewType("ReferralId", UUID)
+EventId = NewType("EventId", UUID)
+SubscriptionId = NewType("SubscriptionId", UUID)
+DeliveryId = NewType("DeliveryId", UUID)
 
 
 def new_id() -> UUID:

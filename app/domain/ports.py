@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from app.domain.audit import AuditRecord
 from app.domain.clients import ApiClient
+from app.domain.deliveries import Delivery
+from app.domain.events import DomainEvent, PublishedEvent
 from app.domain.families import Family
-from app.domain.ids import FamilyId, InstitutionId, PersonId, WorkerId
+from app.domain.ids import DeliveryId, FamilyId, InstitutionId, PersonId, ReferralId, SubscriptionId, WorkerId
 from app.domain.institutions import Institution, Worker
 from app.domain.pagination import Page, PageRequest
 from app.domain.persons import Enrollment, Person
+from app.domain.referrals import Referral, ReferralStatus
 from app.domain.values import IdentityDocument, Pesel
+from app.domain.webhooks import Subscription
 
 
 class Clock(Protocol):
@@ -125,6 +130,78 @@ class FamilyRepository(Protocol):
         """For each person, the families they are currently a member of."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferralFilter:
+    box: str  # "inbox" (received by the institution) or "outbox" (sent by it)
+    status: ReferralStatus | None = None
+    overdue_on: date | None = None  # only those past their response deadline on this day
+    person_id: PersonId | None = None
+    family_id: FamilyId | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+class ReferralRepository(Protocol):
+    async def add(self, referral: Referral) -> None:
+        """Store a new referral with its history."""
+
+    async def get(self, referral_id: ReferralId) -> Referral | None:
+        """The referral with history and outcomes, or None."""
+
+    async def get_many(self, ids: Sequence[ReferralId]) -> list[Referral]:
+        """Referrals with these ids."""
+
+    async def update(self, referral: Referral, *, expected_version: int) -> None:
+        """Save status, history and outcomes; raises StaleVersion when someone else saved first."""
+
+    async def visible_to(self, referral_id: ReferralId, institution_id: InstitutionId) -> bool:
+        """True for the sender, the receiver and institutions on the referral's forwarding chain."""
+
+    async def chain_institutions(self, chain_id: ReferralId) -> set[InstitutionId]:
+        """Every sender and receiver on a forwarding chain."""
+
+    async def list_box(self, institution_id: InstitutionId, where: ReferralFilter, page: PageRequest) -> Page[Referral]:
+        """An institution's inbox or outbox, newest last."""
+
+    async def for_subjects(self, person_ids: Sequence[PersonId], institution_id: InstitutionId) -> list[Referral]:
+        """Referrals about these persons that the institution may see."""
+
+    async def unanswered_past(self, day: date, limit: int) -> list[Referral]:
+        """Sent or received referrals whose response deadline was before this day."""
+
+
+class Outbox(Protocol):
+    async def add(self, event: DomainEvent) -> None:
+        """Write the event in the current transaction; the relay delivers it after commit."""
+
+
+class EventFeed(Protocol):
+    async def page(self, institution_id: InstitutionId, after: int, limit: int) -> list[PublishedEvent]:
+        """Published events addressed to the institution, after a feed position."""
+
+
+class SubscriptionRepository(Protocol):
+    async def add(self, subscription: Subscription) -> None:
+        """Register a subscription."""
+
+    async def get(self, subscription_id: SubscriptionId) -> Subscription | None:
+        """The subscription, or None."""
+
+    async def list_for(self, institution_id: InstitutionId) -> list[Subscription]:
+        """An institution's subscriptions."""
+
+    async def update(self, subscription: Subscription) -> None:
+        """Save a change (deactivation)."""
+
+
+class DeliveryLog(Protocol):
+    async def for_subscription(self, subscription_id: SubscriptionId, limit: int) -> list[Delivery]:
+        """Deliveries of one subscription with their attempts, newest first."""
+
+    async def replay(self, subscription_id: SubscriptionId, delivery_id: DeliveryId, at: datetime) -> bool:
+        """Queue a delivery again; False when there is no such delivery."""
+
+
 class AuditLog(Protocol):
     async def record(self, record: AuditRecord) -> None:
         """Append one record in the current transaction."""
@@ -149,6 +226,11 @@ class UnitOfWork(Protocol):
     families: FamilyRepository
     audit: AuditLog
     api_clients: ApiClientRepository
+    referrals: ReferralRepository
+    outbox: Outbox
+    feed: EventFeed
+    subscriptions: SubscriptionRepository
+    deliveries: DeliveryLog
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

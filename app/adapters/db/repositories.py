@@ -20,6 +20,7 @@ from app.adapters.db.tables import (
     InstitutionRow,
     MembershipRow,
     PersonRow,
+    ReferralRow,
     WorkerRow,
 )
 from app.domain.audit import AuditRecord
@@ -32,10 +33,10 @@ from app.domain.pagination import Page, PageRequest, Position
 from app.domain.persons import Enrollment, Person
 from app.domain.values import IdentityDocument, Pesel
 
-RowT = TypeVar("RowT", InstitutionRow, WorkerRow, PersonRow, FamilyRow)
+RowT = TypeVar("RowT", InstitutionRow, WorkerRow, PersonRow, FamilyRow, ReferralRow)
 
 
-async def _page(
+async def keyset_page(
     session: AsyncSession, query: Select[Any], row_type: type[RowT], page: PageRequest
 ) -> tuple[list[RowT], Position | None]:
     """Keyset pagination over (created_at, id): stable under inserts, no OFFSET scans."""
@@ -49,7 +50,7 @@ async def _page(
     return rows, Position(created_at=last.created_at, id=last.id) if last else None
 
 
-async def _insert(session: AsyncSession, row: object) -> None:
+async def insert_row(session: AsyncSession, row: object) -> None:
     session.add(row)
     try:
         await session.flush()
@@ -57,7 +58,7 @@ async def _insert(session: AsyncSession, row: object) -> None:
         raise DuplicateRecord("a record with the same unique identity already exists") from error
 
 
-async def _versioned_update(
+async def versioned_update(
     session: AsyncSession, table: Any, row_id: Any, expected_version: int, values: dict[str, Any]
 ) -> None:
     result = await session.execute(
@@ -100,7 +101,7 @@ class SqlInstitutionRepository:
         self.session = session
 
     async def add(self, institution: Institution) -> None:
-        await _insert(self.session, mapping.institution_to_row(institution))
+        await insert_row(self.session, mapping.institution_to_row(institution))
 
     async def get(self, institution_id: InstitutionId) -> Institution | None:
         row = await self.session.scalar(select(InstitutionRow).where(InstitutionRow.id == institution_id))
@@ -111,12 +112,12 @@ class SqlInstitutionRepository:
         return [mapping.institution_from_row(r) for r in rows]
 
     async def list(self, page: PageRequest) -> Page[Institution]:
-        rows, after = await _page(self.session, select(InstitutionRow), InstitutionRow, page)
+        rows, after = await keyset_page(self.session, select(InstitutionRow), InstitutionRow, page)
         return Page(items=[mapping.institution_from_row(r) for r in rows], next_after=after)
 
     async def update(self, institution: Institution, *, expected_version: int) -> None:
         row = mapping.institution_to_row(institution)
-        await _versioned_update(
+        await versioned_update(
             self.session, InstitutionRow, institution.id, expected_version, _values(row, "id", "created_at")
         )
 
@@ -126,7 +127,7 @@ class SqlWorkerRepository:
         self.session = session
 
     async def add(self, worker: Worker) -> None:
-        await _insert(self.session, mapping.worker_to_row(worker))
+        await insert_row(self.session, mapping.worker_to_row(worker))
 
     async def get(self, worker_id: WorkerId) -> Worker | None:
         row = await self.session.scalar(select(WorkerRow).where(WorkerRow.id == worker_id))
@@ -144,7 +145,7 @@ class SqlWorkerRepository:
 
     async def list_for_institution(self, institution_id: InstitutionId, page: PageRequest) -> Page[Worker]:
         query = select(WorkerRow).where(WorkerRow.institution_id == institution_id)
-        rows, after = await _page(self.session, query, WorkerRow, page)
+        rows, after = await keyset_page(self.session, query, WorkerRow, page)
         return Page(items=[mapping.worker_from_row(r) for r in rows], next_after=after)
 
 
@@ -153,7 +154,7 @@ class SqlPersonRepository:
         self.session = session
 
     async def add(self, person: Person) -> None:
-        await _insert(self.session, mapping.person_to_row(person))
+        await insert_row(self.session, mapping.person_to_row(person))
 
     async def get(self, person_id: PersonId) -> Person | None:
         row = await self.session.scalar(select(PersonRow).where(PersonRow.id == person_id))
@@ -182,7 +183,7 @@ class SqlPersonRepository:
     async def update(self, person: Person, *, expected_version: int) -> None:
         row = mapping.person_to_row(person)
         try:
-            await _versioned_update(
+            await versioned_update(
                 self.session, PersonRow, person.id, expected_version, _values(row, "id", "created_at")
             )
         except IntegrityError as error:
@@ -202,7 +203,7 @@ class SqlPersonRepository:
 
     async def list_visible(self, institution_id: InstitutionId, page: PageRequest) -> Page[Person]:
         query = select(PersonRow).where(_enrolled_now(institution_id, PersonRow.id))
-        rows, after = await _page(self.session, query, PersonRow, page)
+        rows, after = await keyset_page(self.session, query, PersonRow, page)
         return Page(items=[mapping.person_from_row(r) for r in rows], next_after=after)
 
 
@@ -211,7 +212,7 @@ class SqlEnrollmentRepository:
         self.session = session
 
     async def add(self, enrollment: Enrollment) -> None:
-        await _insert(self.session, mapping.enrollment_to_row(enrollment))
+        await insert_row(self.session, mapping.enrollment_to_row(enrollment))
 
     async def get(self, enrollment_id: object) -> Enrollment | None:
         row = await self.session.scalar(select(EnrollmentRow).where(EnrollmentRow.id == enrollment_id))
@@ -239,7 +240,7 @@ class SqlEnrollmentRepository:
 
     async def update(self, enrollment: Enrollment, *, expected_version: int) -> None:
         row = mapping.enrollment_to_row(enrollment)
-        await _versioned_update(
+        await versioned_update(
             self.session, EnrollmentRow, enrollment.id, expected_version, _values(row, "id", "created_at")
         )
 
@@ -249,7 +250,7 @@ class SqlFamilyRepository:
         self.session = session
 
     async def add(self, family: Family) -> None:
-        await _insert(self.session, mapping.family_to_row(family))
+        await insert_row(self.session, mapping.family_to_row(family))
         for m in family.memberships:
             self.session.add(mapping.membership_to_row(m))
         await self.session.flush()
@@ -276,7 +277,7 @@ class SqlFamilyRepository:
 
     async def update(self, family: Family, *, expected_version: int) -> None:
         row = mapping.family_to_row(family)
-        await _versioned_update(
+        await versioned_update(
             self.session, FamilyRow, family.id, expected_version, _values(row, "id", "created_at", "created_by")
         )
         known = set(await self.session.scalars(select(MembershipRow.id).where(MembershipRow.family_id == family.id)))
@@ -309,7 +310,7 @@ class SqlFamilyRepository:
 
     async def list_visible(self, institution_id: InstitutionId, page: PageRequest) -> Page[Family]:
         query = select(FamilyRow).where(_family_visible(institution_id, FamilyRow.id, FamilyRow.created_by))
-        rows, after = await _page(self.session, query, FamilyRow, page)
+        rows, after = await keyset_page(self.session, query, FamilyRow, page)
         return Page(items=await self._with_members(rows), next_after=after)
 
     async def families_of(self, person_ids: Sequence[PersonId]) -> dict[PersonId, list[FamilyId]]:
@@ -345,7 +346,7 @@ class SqlApiClientRepository:
         self.session = session
 
     async def add(self, client: ApiClient) -> None:
-        await _insert(self.session, mapping.client_to_row(client))
+        await insert_row(self.session, mapping.client_to_row(client))
 
     async def get(self, client_id: str) -> ApiClient | None:
         row = await self.session.scalar(select(ApiClientRow).where(ApiClientRow.client_id == client_id))

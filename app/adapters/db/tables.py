@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, Index, Text, text
+from sqlalchemy import BigInteger, Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from app.adapters.db.types import UtcDateTime
@@ -172,6 +172,139 @@ class IdempotencyRow(SQLModel, table=True):
     response_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     response_headers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _utc(index=True)
+
+
+class ReferralRow(SQLModel, table=True):
+    __tablename__ = "referrals"
+    id: UUID = Field(primary_key=True)
+    sender_id: UUID = Field(foreign_key="institutions.id")
+    sender_worker_id: UUID | None = Field(default=None, foreign_key="workers.id")
+    receiver_id: UUID = Field(foreign_key="institutions.id")
+    service_id: str | None = Field(default=None, max_length=64)
+    person_id: UUID | None = Field(default=None, foreign_key="persons.id")
+    family_id: UUID | None = Field(default=None, foreign_key="families.id")
+    reason: str = Field(max_length=40)
+    instrument_list: str = Field(max_length=40)
+    instrument_code: str = Field(max_length=40)
+    justification: str = Field(sa_column=Column(Text, nullable=False))
+    priority: str = Field(max_length=10)
+    respond_by: date
+    due: date | None = None
+    contract_action_ref: str | None = Field(default=None, max_length=100)
+    forwarded_from: UUID | None = None
+    forwarded_to: UUID | None = None
+    chain_id: UUID = Field(index=True)
+    status: str = Field(max_length=20)
+    rejection_reason: str | None = Field(default=None, max_length=40)
+    failure_reason: str | None = Field(default=None, max_length=40)
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+    version: int = 1
+    __table_args__ = (
+        Index("ix_referrals_inbox", "receiver_id", "created_at", "id"),
+        Index("ix_referrals_outbox", "sender_id", "created_at", "id"),
+        Index("ix_referrals_deadline", "status", "respond_by"),
+    )
+
+
+class ReferralSubjectRow(SQLModel, table=True):
+    __tablename__ = "referral_subjects"
+    referral_id: UUID = Field(primary_key=True, foreign_key="referrals.id")
+    person_id: UUID = Field(primary_key=True, foreign_key="persons.id", index=True)
+    position: int
+
+
+class ReferralHistoryRow(SQLModel, table=True):
+    __tablename__ = "referral_history"
+    referral_id: UUID = Field(primary_key=True, foreign_key="referrals.id")
+    seq: int = Field(primary_key=True)
+    at: datetime = _utc()
+    action: str = Field(max_length=20)
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str = Field(max_length=20)
+    institution_id: UUID | None = None
+    actor: str = Field(max_length=255)
+    reason: str | None = Field(default=None, max_length=40)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ReferralOutcomeRow(SQLModel, table=True):
+    __tablename__ = "referral_outcomes"
+    referral_id: UUID = Field(primary_key=True, foreign_key="referrals.id")
+    person_id: UUID = Field(primary_key=True, foreign_key="persons.id")
+    kind: str = Field(max_length=40)
+    on: date
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class EventRow(SQLModel, table=True):
+    """The transactional outbox; `position` is given when the relay publishes the event."""
+
+    __tablename__ = "events"
+    id: UUID = Field(primary_key=True)
+    type: str = Field(max_length=60)
+    occurred_at: datetime = _utc()
+    subject_type: str = Field(max_length=30)
+    subject_id: UUID
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    position: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, unique=True))
+    published_at: datetime | None = _utc(nullable=True)
+    __table_args__ = (
+        Index(
+            "ix_events_unpublished",
+            "occurred_at",
+            postgresql_where=text("position IS NULL"),
+            sqlite_where=text("position IS NULL"),
+        ),
+    )
+
+
+class EventAudienceRow(SQLModel, table=True):
+    __tablename__ = "event_audience"
+    event_id: UUID = Field(primary_key=True, foreign_key="events.id")
+    institution_id: UUID = Field(primary_key=True)
+    position: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    __table_args__ = (Index("ix_event_audience_feed", "institution_id", "position"),)
+
+
+class SubscriptionRow(SQLModel, table=True):
+    __tablename__ = "webhook_subscriptions"
+    id: UUID = Field(primary_key=True)
+    institution_id: UUID = Field(foreign_key="institutions.id", index=True)
+    url: str = Field(max_length=2000)
+    event_types: str = Field(sa_column=Column(Text, nullable=False))
+    secret: str = Field(max_length=100)
+    active: bool = True
+    created_at: datetime = _utc()
+
+
+class DeliveryRow(SQLModel, table=True):
+    __tablename__ = "webhook_deliveries"
+    id: UUID = Field(primary_key=True)
+    subscription_id: UUID = Field(foreign_key="webhook_subscriptions.id")
+    event_id: UUID = Field(foreign_key="events.id")
+    event_type: str = Field(max_length=60)
+    status: str = Field(max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _utc(nullable=True)
+    delivered_at: datetime | None = _utc(nullable=True)
+    created_at: datetime = _utc()
+    __table_args__ = (
+        # One delivery of an event per subscriber, however many relays publish at once.
+        Index("uq_deliveries_event", "subscription_id", "event_id", unique=True),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_subscription", "subscription_id", "created_at"),
+    )
+
+
+class AttemptRow(SQLModel, table=True):
+    __tablename__ = "webhook_attempts"
+    id: UUID = Field(primary_key=True)
+    delivery_id: UUID = Field(foreign_key="webhook_deliveries.id", index=True)
+    at: datetime = _utc()
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=500)
+    duration_ms: int
 
 
 metadata = SQLModel.metadata

@@ -7,6 +7,8 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.adapters.db.event_store import SqlDeliveryLog, SqlEventFeed, SqlOutbox, SqlSubscriptionRepository
+from app.adapters.db.referral_repository import SqlReferralRepository
 from app.adapters.db.repositories import (
     SqlApiClientRepository,
     SqlAuditLog,
@@ -19,10 +21,15 @@ from app.adapters.db.repositories import (
 from app.domain.ports import (
     ApiClientRepository,
     AuditLog,
+    DeliveryLog,
     EnrollmentRepository,
+    EventFeed,
     FamilyRepository,
     InstitutionRepository,
+    Outbox,
     PersonRepository,
+    ReferralRepository,
+    SubscriptionRepository,
     WorkerRepository,
 )
 
@@ -35,6 +42,11 @@ class SqlUnitOfWork:
     families: FamilyRepository
     audit: AuditLog
     api_clients: ApiClientRepository
+    referrals: ReferralRepository
+    outbox: Outbox
+    feed: EventFeed
+    subscriptions: SubscriptionRepository
+    deliveries: DeliveryLog
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -48,6 +60,11 @@ class SqlUnitOfWork:
         self.families = SqlFamilyRepository(self.session)
         self.audit = SqlAuditLog(self.session)
         self.api_clients = SqlApiClientRepository(self.session)
+        self.referrals = SqlReferralRepository(self.session)
+        self.outbox = SqlOutbox(self.session)
+        self.feed = SqlEventFeed(self.session)
+        self.subscriptions = SqlSubscriptionRepository(self.session)
+        self.deliveries = SqlDeliveryLog(self.session)
         return self
 
     async def __aexit__(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from app.domain.audit import AuditAction, AuditRecord, SubjectType
@@ -14,10 +14,22 @@ from app.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Policies:
+    """Tunable rules that settings provide."""
+
+    # Days a receiver has to answer a referral, by requested instrument code; "default" otherwise.
+    referral_response_days: Mapping[str, int] = field(default_factory=lambda: {"default": 14})
+
+    def response_days(self, instrument_code: str) -> int:
+        return self.referral_response_days.get(instrument_code, self.referral_response_days.get("default", 14))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UseCaseContext:
     uow: UnitOfWorkFactory
     clock: Clock
     codes: CodeLists
+    policies: Policies = field(default_factory=Policies)
 
 
 async def audit(
