@@ -11,11 +11,13 @@ from app.adapters.auth.tokens import LocalTokenIssuer, RemoteJwks, TokenVerifier
 from app.adapters.db.engine import make_engine, make_session_factory
 from app.adapters.db.idempotency import SqlIdempotencyStore
 from app.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from app.adapters.events.relay import Relay
 from app.config import Settings
 from app.domain.clock import SystemClock
 from app.domain.code_lists import default_code_lists
 from app.domain.ports import Clock
-from app.domain.services.context import UseCaseContext
+from app.domain.services.context import Policies, UseCaseContext
+from app.domain.webhooks import RetryPolicy, UrlPolicy
 
 
 @dataclass(kw_only=True)
@@ -27,6 +29,8 @@ class Container:
     verifier: TokenVerifier
     idempotency: SqlIdempotencyStore
     http: httpx.AsyncClient
+    relay: Relay
+    url_policy: UrlPolicy
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -34,6 +38,7 @@ class Container:
 
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
+    clock = clock or SystemClock()
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = make_session_factory(engine)
     http = httpx.AsyncClient()
@@ -49,4 +54,17 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         verifier=TokenVerifier(issuer, settings.local_issuer, settings.oidc, remote),
         idempotency=SqlIdempotencyStore(sessions, ttl_hours=settings.idempotency_ttl_hours),
         http=http,
+        relay=Relay(
+            sessions,
+            http,
+            retry=RetryPolicy(
+                base_delay_ms=settings.webhooks.retry_base_ms, max_attempts=settings.webhooks.max_attempts
+            ),
+            clock=clock,
+            allow_private_targets=settings.webhook_insecure_allowed(),
+            timeout_seconds=settings.webhooks.timeout_seconds,
+        ),
+        url_policy=UrlPolicy(
+            allow_insecure=settings.webhook_insecure_allowed(), allowed_hosts=tuple(settings.webhooks.allowed_hosts)
+        ),
     )

@@ -29,6 +29,18 @@ class ExternalOidc(BaseModel):
     jwks_cache_seconds: int = 300
 
 
+class Webhooks(BaseModel):
+    """Where partner systems may be called back, and how persistently."""
+
+    # Development accepts http and loopback targets; anything else needs https to a public, allowed host.
+    allow_insecure: bool | None = None
+    allowed_hosts: list[str] = Field(default_factory=list)
+    retry_base_ms: int = Field(default=2000, ge=1)
+    max_attempts: int = Field(default=10, ge=1, le=30)
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    poll_seconds: float = Field(default=1.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SPOJNIA_", env_nested_delimiter="__", extra="ignore")
 
@@ -43,3 +55,17 @@ class Settings(BaseSettings):
     graphql_max_depth: int = 8
     graphql_max_tokens: int = 2000
     graphql_max_aliases: int = 30
+    webhooks: Webhooks = Webhooks()
+    # Days a receiver has to answer a referral, by requested instrument code.
+    referral_response_days: dict[str, int] = Field(
+        default_factory=lambda: {"default": 14, "TRAINING": 21, "INTERNSHIP": 21, "CAREER_GUIDANCE": 7}
+    )
+    jobs_interval_seconds: float = Field(default=300, gt=0)
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    def webhook_insecure_allowed(self) -> bool:
+        allowed = self.webhooks.allow_insecure
+        return self.development if allowed is None else allowed
