@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from app.domain.clock import local_date
 from app.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.domain.ids import FamilyId, InstitutionId, MembershipId, PersonId
 from app.domain.values import Teryt
@@ -73,7 +74,7 @@ class Family:
         old = self._current(membership_id)
         if old.role == role:
             raise Conflict("the member already has this role")
-        self._close(old, on=on, reason="ROLE_CHANGED")
+        self._close(old, on=on, reason="ROLE_CHANGED", at=at)
         new = Membership(
             id=new_membership_id, family_id=self.id, person_id=old.person_id, role=role, since=on, recorded_at=at
         )
@@ -83,7 +84,7 @@ class Family:
 
     def end_membership(self, *, membership_id: MembershipId, on: date, reason: str, at: datetime) -> Membership:
         membership = self._current(membership_id)
-        self._close(membership, on=on, reason=reason)
+        self._close(membership, on=on, reason=reason, at=at)
         self._changed(at)
         return membership
 
@@ -101,9 +102,11 @@ class Family:
         return membership
 
     @staticmethod
-    def _close(membership: Membership, *, on: date, reason: str) -> None:
+    def _close(membership: Membership, *, on: date, reason: str, at: datetime) -> None:
         if on < membership.since:
             raise InvalidInput("a membership cannot end before it began", [FieldError("on", "before since")])
+        if on > local_date(at):
+            raise InvalidInput("a membership ends on the day it ends, not ahead", [FieldError("on", "in the future")])
         membership.until = on
         membership.end_reason = reason
 

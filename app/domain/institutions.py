@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from app.domain.clock import local_date
 from app.domain.code_lists import CodeLists
 from app.domain.errors import InvalidInput
 from app.domain.ids import InstitutionId, WorkerId
@@ -39,10 +40,10 @@ class Institution:
 
     @staticmethod
     def validate_type(code_lists: CodeLists, type_code: str, on: datetime) -> None:
-        code_lists.require("InstitutionType", type_code, field="type", on=on.date())
+        code_lists.require("InstitutionType", type_code, field="type", on=local_date(on))
 
     def access_basis(self, code_lists: CodeLists) -> AccessBasis:
-        code = code_lists.require("InstitutionType", self.type, field="type", on=self.created_at.date())
+        code = code_lists.require("InstitutionType", self.type, field="type", on=local_date(self.created_at))
         return AccessBasis(code.group or AccessBasis.CONSENT)
 
     def enrollment_status_list(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from app.domain.clock import local_date
 from app.domain.errors import Conflict, FieldError, InvalidInput
 from app.domain.ids import EnrollmentId, InstitutionId, PersonId, WorkerId
 from app.domain.values import IdentityDocument, Pesel, Sex
@@ -61,7 +62,7 @@ class Person:
                 "a person without PESEL needs a birth date",
                 [FieldError("birth_date", "required when there is no PESEL")],
             )
-        if birth_date > at.date():
+        if birth_date > local_date(at):
             raise InvalidInput("birth date is in the future", [FieldError("birth_date", "in the future")])
         return cls(
             id=id,
@@ -146,6 +147,11 @@ class Enrollment:
             raise Conflict("the enrollment has already ended")
         if on < self.since:
             raise InvalidInput("an enrollment cannot end before it began", [FieldError("until", "before since")])
+        if on > local_date(at):
+            # An ended enrollment stops the institution's access at once; a future end would cut it early.
+            raise InvalidInput(
+                "an enrollment ends on the day it ends, not ahead", [FieldError("until", "in the future")]
+            )
         self.until = on
         self.updated_at = at
         self.version += 1

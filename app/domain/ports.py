@@ -83,6 +83,9 @@ class PersonRepository(Protocol):
     async def visible_to(self, person_id: PersonId, institution_id: InstitutionId) -> bool:
         """True when the institution enrolls the person or a current member of their family."""
 
+    async def visible_among(self, ids: Sequence[PersonId], institution_id: InstitutionId) -> set[PersonId]:
+        """Those of the ids that the institution may see (as `visible_to`), in one query."""
+
     async def list_visible(self, institution_id: InstitutionId, page: PageRequest) -> Page[Person]:
         """Persons the institution enrolls, ordered by creation."""
 

@@ -96,6 +96,19 @@ def _family_visible(institution_id: InstitutionId, family_col: Any, created_by_c
     )
 
 
+def _person_visible(institution_id: InstitutionId, person_col: Any) -> ColumnElement[bool]:
+    """Enrolled by the institution, or a current member of a family it may see."""
+    membership = MembershipRow.__table__.alias("own_membership")
+    families = FamilyRow.__table__.alias("own_family")
+    in_visible_family = exists().where(
+        membership.c.person_id == person_col,
+        membership.c.until.is_(None),
+        families.c.id == membership.c.family_id,
+        _family_visible(institution_id, families.c.id, families.c.created_by),
+    )
+    return or_(_enrolled_now(institution_id, person_col), in_visible_family)
+
+
 class SqlInstitutionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -190,16 +203,13 @@ class SqlPersonRepository:
             raise DuplicateRecord("another person holds this identity") from error
 
     async def visible_to(self, person_id: PersonId, institution_id: InstitutionId) -> bool:
-        membership = MembershipRow.__table__.alias("own_membership")
-        families = FamilyRow.__table__.alias("own_family")
-        in_visible_family = exists().where(
-            membership.c.person_id == person_id,
-            membership.c.until.is_(None),
-            families.c.id == membership.c.family_id,
-            _family_visible(institution_id, families.c.id, families.c.created_by),
-        )
-        query = select(or_(_enrolled_now(institution_id, person_id), in_visible_family))
-        return bool(await self.session.scalar(query))
+        return bool(await self.session.scalar(select(_person_visible(institution_id, person_id))))
+
+    async def visible_among(self, ids: Sequence[PersonId], institution_id: InstitutionId) -> set[PersonId]:
+        if not ids:
+            return set()
+        query = select(PersonRow.id).where(PersonRow.id.in_(ids), _person_visible(institution_id, PersonRow.id))
+        return {PersonId(i) for i in await self.session.scalars(query)}
 
     async def list_visible(self, institution_id: InstitutionId, page: PageRequest) -> Page[Person]:
         query = select(PersonRow).where(_enrolled_now(institution_id, PersonRow.id))

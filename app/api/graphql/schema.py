@@ -19,12 +19,17 @@ from strawberry.schema.config import StrawberryConfig
 from app.api.deps import encode_cursor, page_request
 from app.api.graphql.context import GraphContext
 from app.api.graphql.errors import domain_call
+from app.api.graphql.referrals import OutcomeInput, Referral, ReferralActionName, ReferralInput
 from app.api.graphql.types import Family, FamilyInput, FamilyPage, MemberInput, Person
 from app.config import Settings
-from app.domain.ids import FamilyId, PersonId
+from app.domain.errors import FieldError, InvalidInput
+from app.domain.ids import FamilyId, InstitutionId, PersonId, ReferralId
 from app.domain.pagination import MAX_PAGE_SIZE, PageRequest
+from app.domain.ports import ReferralFilter
+from app.domain.referrals import Action, Outcome, ReferralStatus, RequestedInstrument
 from app.domain.services import families as family_use
 from app.domain.services import persons as person_use
+from app.domain.services import referrals as referral_use
 
 Info = strawberry.Info[GraphContext, None]
 
@@ -45,9 +50,40 @@ class Query:
         return FamilyPage(items=[Family(view=v) for v in found.items], next_cursor=encode_cursor(found.next_after))
 
     @strawberry.field
+    async def referral(self, info: Info, id: UUID) -> Referral:
+        view = await domain_call(referral_use.read_referral(info.context.app.ctx, info.context.caller, ReferralId(id)))
+        return Referral(view=view)
+
+    @strawberry.field(description="Your inbox (sent to you) or outbox (sent by you).")
+    async def referrals(
+        self,
+        info: Info,
+        box: str = "inbox",
+        status: str | None = None,
+        overdue: bool = False,
+        first: int = 50,
+        after: str | None = None,
+    ) -> ReferralPage:
+        page = await domain_call(_page(first, after))
+        where = await domain_call(_referral_filter(info, box, status, overdue))
+        found = await domain_call(referral_use.list_referrals(info.context.app.ctx, info.context.caller, where, page))
+        return ReferralPage(items=[Referral(view=v) for v in found.items], next_cursor=encode_cursor(found.next_after))
+
+    @strawberry.field
     async def person(self, info: Info, id: UUID) -> Person:
         view = await domain_call(person_use.read_person(info.context.app.ctx, info.context.caller, PersonId(id)))
         return Person(view=view)
+
+
+async def _referral_filter(info: Info, box: str, status: str | None, overdue: bool) -> ReferralFilter:
+    if box not in ("inbox", "outbox"):
+        raise InvalidInput("box is inbox or outbox", [FieldError("box", "inbox or outbox")])
+    try:
+        wanted = ReferralStatus(status) if status else None
+    except ValueError:
+        raise InvalidInput("unknown status", [FieldError("status", "not a referral status")]) from None
+    today = info.context.app.ctx.clock.now().date()
+    return ReferralFilter(box=box, status=wanted, overdue_on=today if overdue else None)
 
 
 async def _page(first: int, after: str | None) -> PageRequest:
@@ -81,6 +117,55 @@ class Mutation:
         )
         view = await domain_call(family_use.add_member(info.context.app.ctx, info.context.caller, command))
         return Family(view=view)
+
+    @strawberry.mutation
+    async def create_referral(self, info: Info, input: ReferralInput) -> Referral:
+        command = referral_use.CreateReferral(
+            receiver_id=InstitutionId(input.receiver_id),
+            person_id=PersonId(input.person_id) if input.person_id else None,
+            family_id=FamilyId(input.family_id) if input.family_id else None,
+            member_ids=[PersonId(m) for m in input.member_ids],
+            reason=input.reason,
+            instrument=RequestedInstrument(code_list=input.instrument.code_list, code=input.instrument.code),
+            justification=input.justification,
+            priority=input.priority,
+            respond_by=input.respond_by,
+            send=input.send,
+        )
+        view = await domain_call(referral_use.create_referral(info.context.app.ctx, info.context.caller, command))
+        return Referral(view=view)
+
+    @strawberry.mutation(description="Take an action on a referral; `version` is the one last read.")
+    async def referral_action(
+        self,
+        info: Info,
+        referral_id: UUID,
+        version: int,
+        action: ReferralActionName,
+        reason: str | None = None,
+        note: str | None = None,
+        outcomes: list[OutcomeInput] | None = None,
+        forward_to: UUID | None = None,
+    ) -> Referral:
+        command = referral_use.TakeAction(
+            referral_id=ReferralId(referral_id),
+            expected_version=version,
+            action=Action(action.value),
+            reason=reason,
+            note=note,
+            outcomes=[
+                Outcome(person_id=PersonId(o.person_id), kind=o.kind, on=o.on, note=o.note) for o in outcomes or []
+            ],
+            forward_to=InstitutionId(forward_to) if forward_to else None,
+        )
+        view = await domain_call(referral_use.take_action(info.context.app.ctx, info.context.caller, command))
+        return Referral(view=view)
+
+
+@strawberry.type
+class ReferralPage:
+    items: list[Referral]
+    next_cursor: str | None
 
 
 def _unexpected(error: GraphQLError) -> bool:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import strawberry
 
+from app.api.graphql.referrals import Referral
 from app.domain.institutions import Worker as WorkerModel
 from app.domain.services.views import EnrollmentView, FamilyView, MemberView, PersonView
 
@@ -96,6 +97,10 @@ class Person:
     def enrollments(self) -> list[Enrollment]:
         return [Enrollment.of(e) for e in self.view.enrollments]
 
+    @strawberry.field(description="Referrals about the person that the caller's institution sent, received or follows.")
+    async def referrals(self, info: strawberry.Info[GraphContext, None]) -> list[Referral]:
+        return [Referral(view=v) for v in await info.context.referral_loader.load(self.view.person.id)]
+
     @strawberry.field(description="Families the person currently belongs to and the caller may see.")
     async def families(self, info: strawberry.Info[GraphContext, None]) -> list[Family]:
         views = await info.context.family_loader.load_many(list(self.view.family_ids))
@@ -150,6 +155,15 @@ class Family:
     @strawberry.field(description="Pass as `version` to mutations of this family (the If-Match of GraphQL).")
     def version(self) -> int:
         return self.view.family.version
+
+    @strawberry.field(description="Referrals about the family's current members that the caller may see.")
+    async def referrals(self, info: strawberry.Info[GraphContext, None]) -> list[Referral]:
+        ids = [m.person.person.id for m in self.view.members if m.membership.current]
+        seen: dict[object, Referral] = {}
+        for views in await info.context.referral_loader.load_many(ids):
+            for v in views:
+                seen.setdefault(v.referral.id, Referral(view=v))
+        return list(seen.values())
 
     @strawberry.field
     def members(self, current_only: bool = False) -> list[Member]:

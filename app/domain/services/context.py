@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from uuid import UUID
 
 from app.domain.audit import AuditAction, AuditRecord, SubjectType
 from app.domain.caller import Caller
+from app.domain.clock import local_date
 from app.domain.code_lists import CodeLists
 from app.domain.ids import AuditEventId, new_id
 from app.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -30,6 +32,10 @@ class UseCaseContext:
     clock: Clock
     codes: CodeLists
     policies: Policies = field(default_factory=Policies)
+
+    def today(self) -> date:
+        """The Polish calendar day now."""
+        return local_date(self.clock.now())
 
 
 async def audit(

@@ -8,12 +8,14 @@ from datetime import date
 
 from app.domain.audit import AuditAction, SubjectType
 from app.domain.caller import Caller, Scope
+from app.domain.clock import local_date
 from app.domain.errors import FieldError, InvalidInput, NotFound, StaleVersion
 from app.domain.families import Family
 from app.domain.ids import FamilyId, MembershipId, PersonId, new_id
 from app.domain.pagination import Page, PageRequest
 from app.domain.ports import UnitOfWork
 from app.domain.services.context import UseCaseContext, audit
+from app.domain.services.persons import caller_institution
 from app.domain.services.views import FamilyView, family_views
 from app.domain.values import Teryt
 
@@ -60,7 +62,7 @@ class ChangeMembership:
 async def _check_member(
     uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, member: NewMember, field_prefix: str
 ) -> None:
-    ctx.codes.require("FamilyRole", member.role, field=f"{field_prefix}.role", on=ctx.clock.now().date())
+    ctx.codes.require("FamilyRole", member.role, field=f"{field_prefix}.role", on=ctx.today())
     if await uow.persons.get(member.person_id) is None or not await uow.persons.visible_to(
         member.person_id, caller.institution_id
     ):
@@ -75,13 +77,15 @@ async def _views_and_audit(
 ) -> list[FamilyView]:
     views = await family_views(uow, families, caller.institution_id)
     await audit(uow, ctx, caller, action, SubjectType.FAMILY, [f.id for f in families])
-    member_ids = {m.person_id for f in families for m in f.current_members}
-    await audit(uow, ctx, caller, AuditAction.READ, SubjectType.PERSON, sorted(member_ids, key=str))
+    shown = {m.person.person.id for v in views for m in v.members}
+    await audit(uow, ctx, caller, AuditAction.READ, SubjectType.PERSON, sorted(shown, key=str))
     return views
 
 
 async def create_family(ctx: UseCaseContext, caller: Caller, cmd: CreateFamily) -> FamilyView:
     caller.require(Scope.FAMILIES_WRITE)
+    async with ctx.uow() as uow:
+        await caller_institution(uow, caller)
     now = ctx.clock.now()
     family = Family(
         id=FamilyId(new_id()),
@@ -98,7 +102,7 @@ async def create_family(ctx: UseCaseContext, caller: Caller, cmd: CreateFamily) 
                 membership_id=MembershipId(new_id()),
                 person_id=member.person_id,
                 role=member.role,
-                since=member.since or now.date(),
+                since=member.since or local_date(now),
                 at=now,
             )
         family.version = 1
@@ -172,7 +176,7 @@ async def add_member(ctx: UseCaseContext, caller: Caller, cmd: AddMember) -> Fam
             membership_id=MembershipId(new_id()),
             person_id=cmd.member.person_id,
             role=cmd.member.role,
-            since=cmd.member.since or now.date(),
+            since=cmd.member.since or local_date(now),
             at=now,
         )
         return await _save(uow, ctx, caller, family, cmd.expected_version)
@@ -181,15 +185,15 @@ async def add_member(ctx: UseCaseContext, caller: Caller, cmd: AddMember) -> Fam
 async def change_membership(ctx: UseCaseContext, caller: Caller, cmd: ChangeMembership) -> FamilyView:
     """A new role ends the membership and opens another; leaving ends it. History stays."""
     now = ctx.clock.now()
-    on = cmd.end_on or now.date()
+    on = cmd.end_on or local_date(now)
     async with ctx.uow() as uow:
         family = await _family_for_change(uow, caller, cmd.family_id, cmd.expected_version)
         if cmd.role is not None:
-            ctx.codes.require("FamilyRole", cmd.role, field="role", on=now.date())
+            ctx.codes.require("FamilyRole", cmd.role, field="role", on=local_date(now))
             family.change_role(
                 membership_id=cmd.membership_id, new_membership_id=MembershipId(new_id()), role=cmd.role, on=on, at=now
             )
         else:
-            ctx.codes.require("MembershipEndReason", cmd.end_reason, field="reason", on=now.date())
+            ctx.codes.require("MembershipEndReason", cmd.end_reason, field="reason", on=local_date(now))
             family.end_membership(membership_id=cmd.membership_id, on=on, reason=cmd.end_reason, at=now)
         return await _save(uow, ctx, caller, family, cmd.expected_version)

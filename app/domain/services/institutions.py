@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.domain.caller import Caller, Scope
+from app.domain.clock import local_date
 from app.domain.errors import NotFound, StaleVersion
 from app.domain.ids import InstitutionId, WorkerId, new_id
 from app.domain.institutions import Institution, Worker
@@ -102,7 +103,7 @@ async def add_worker(ctx: UseCaseContext, caller: Caller | None, data: NewWorker
     if caller is not None:
         caller.require(Scope.ADMIN)
     now = ctx.clock.now()
-    ctx.codes.require("SpecialistRole", data.role, field="role", on=now.date())
+    ctx.codes.require("SpecialistRole", data.role, field="role", on=local_date(now))
     async with ctx.uow() as uow:
         if await uow.institutions.get(data.institution_id) is None:
             raise NotFound("no such institution")

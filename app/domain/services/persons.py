@@ -7,6 +7,7 @@ from datetime import date
 
 from app.domain.audit import AuditAction, SubjectType
 from app.domain.caller import Caller, Scope
+from app.domain.clock import local_date
 from app.domain.errors import DuplicateRecord, FieldError, InvalidInput, NotFound, PermissionDenied, StaleVersion
 from app.domain.ids import EnrollmentId, InstitutionId, PersonId, WorkerId, new_id
 from app.domain.institutions import Institution
@@ -97,10 +98,10 @@ async def _register(ctx: UseCaseContext, caller: Caller, cmd: RegisterPerson, pe
     async with ctx.uow() as uow:
         institution = await caller_institution(uow, caller)
         status_list = institution.enrollment_status_list()
-        ctx.codes.require(status_list, cmd.enrollment.status, field="enrollment.status", on=now.date())
+        ctx.codes.require(status_list, cmd.enrollment.status, field="enrollment.status", on=local_date(now))
         if cmd.identity_document is not None:
             ctx.codes.require(
-                "IdentityDocumentKind", cmd.identity_document.kind, field="identity_document.kind", on=now.date()
+                "IdentityDocumentKind", cmd.identity_document.kind, field="identity_document.kind", on=local_date(now)
             )
         await _check_worker(uow, cmd.enrollment.worker_id, institution.id, "enrollment.worker_id")
         person = await _known_person(uow, pesel, cmd.identity_document)
@@ -125,7 +126,7 @@ async def _register(ctx: UseCaseContext, caller: Caller, cmd: RegisterPerson, pe
                 person_id=person.id,
                 institution_id=institution.id,
                 status=cmd.enrollment.status,
-                since=cmd.enrollment.since or now.date(),
+                since=cmd.enrollment.since or local_date(now),
                 until=None,
                 worker_id=cmd.enrollment.worker_id,
                 external_ref=cmd.enrollment.external_ref,
@@ -134,6 +135,8 @@ async def _register(ctx: UseCaseContext, caller: Caller, cmd: RegisterPerson, pe
             )
             await uow.enrollments.add(enrollment)
             await audit(uow, ctx, caller, AuditAction.ENROLL, SubjectType.PERSON, [person.id])
+        else:
+            await audit(uow, ctx, caller, AuditAction.READ, SubjectType.PERSON, [person.id])
         [view] = await person_views(uow, [person], institution.id)
         await uow.commit()
     return Registration(view=view, newly_enrolled=newly_enrolled)
@@ -216,7 +219,7 @@ async def change_enrollment(ctx: UseCaseContext, caller: Caller, cmd: ChangeEnro
             raise StaleVersion("the enrollment has changed since you read it", enrollment.version)
         institution = await caller_institution(uow, caller)
         if cmd.status is not None:
-            ctx.codes.require(institution.enrollment_status_list(), cmd.status, field="status", on=now.date())
+            ctx.codes.require(institution.enrollment_status_list(), cmd.status, field="status", on=local_date(now))
         await _check_worker(uow, cmd.worker_id, institution.id, "worker_id")
         if cmd.status is not None or cmd.worker_id is not None or cmd.clear_worker or cmd.external_ref is not None:
             enrollment.change(

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from app.domain.audit import AuditAction, SubjectType
 from app.domain.caller import Caller, Scope
+from app.domain.clock import local_date
 from app.domain.errors import FieldError, InvalidInput, NotFound, StaleVersion
 from app.domain.events import DomainEvent
 from app.domain.ids import FamilyId, InstitutionId, PersonId, ReferralId, new_id
@@ -92,7 +93,7 @@ async def _views(
     uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, referrals: Sequence[Referral]
 ) -> list[ReferralView]:
     persons = {p.id: p for p in await uow.persons.get_many(list({i for r in referrals for i in r.member_ids}))}
-    today = ctx.clock.now().date()
+    today = ctx.today()
     views = []
     for r in referrals:
         chain = [r.chain_id] if r.chain_id != r.id else []
@@ -163,7 +164,7 @@ def _check_codes(ctx: UseCaseContext, cmd: CreateReferral, today: date) -> None:
 async def create_referral(ctx: UseCaseContext, caller: Caller, cmd: CreateReferral) -> ReferralView:
     caller.require(Scope.REFERRALS_WRITE)
     now = ctx.clock.now()
-    _check_codes(ctx, cmd, now.date())
+    _check_codes(ctx, cmd, local_date(now))
     async with ctx.uow() as uow:
         if cmd.receiver_id == caller.institution_id:
             raise InvalidInput(
@@ -186,7 +187,8 @@ async def create_referral(ctx: UseCaseContext, caller: Caller, cmd: CreateReferr
             instrument=cmd.instrument,
             justification=cmd.justification.strip(),
             priority=cmd.priority,
-            respond_by=cmd.respond_by or now.date() + timedelta(days=ctx.policies.response_days(cmd.instrument.code)),
+            respond_by=cmd.respond_by
+            or local_date(now) + timedelta(days=ctx.policies.response_days(cmd.instrument.code)),
             due=cmd.due,
             contract_action_ref=cmd.contract_action_ref,
             forwarded_from=None,
@@ -258,7 +260,7 @@ async def list_referrals(
 async def take_action(ctx: UseCaseContext, caller: Caller, cmd: TakeAction) -> ReferralView:
     caller.require(Scope.REFERRALS_WRITE)
     now = ctx.clock.now()
-    today = now.date()
+    today = local_date(now)
     async with ctx.uow() as uow:
         referral = await _visible(uow, caller, cmd.referral_id)
         if referral.status is ReferralStatus.DRAFT and referral.sender_id != caller.institution_id:
@@ -345,7 +347,7 @@ async def _forwarded_copy(
         instrument=referral.instrument,
         justification=referral.justification,
         priority=referral.priority,
-        respond_by=now.date() + timedelta(days=ctx.policies.response_days(referral.instrument.code)),
+        respond_by=local_date(now) + timedelta(days=ctx.policies.response_days(referral.instrument.code)),
         due=referral.due,
         contract_action_ref=referral.contract_action_ref,
         forwarded_from=referral.id,
@@ -373,7 +375,7 @@ async def expire_overdue(ctx: UseCaseContext, *, batch: int = 200) -> int:
     now = ctx.clock.now()
     expired = 0
     async with ctx.uow() as uow:
-        for referral in await uow.referrals.unanswered_past(now.date(), batch):
+        for referral in await uow.referrals.unanswered_past(local_date(now), batch):
             expected = referral.version
             change = referral.apply(Action.EXPIRE, by=None, actor=SYSTEM_ACTOR, at=now)
             audience = await uow.referrals.chain_institutions(referral.chain_id)
@@ -382,3 +384,21 @@ async def expire_overdue(ctx: UseCaseContext, *, batch: int = 200) -> int:
             expired += 1
         await uow.commit()
     return expired
+
+
+async def referrals_about(
+    ctx: UseCaseContext, caller: Caller, person_ids: Sequence[PersonId]
+) -> dict[PersonId, list[ReferralView]]:
+    """Referrals the caller may see about each of these persons (for a person's or family's graph)."""
+    caller.require(Scope.REFERRALS_READ)
+    async with ctx.uow() as uow:
+        found = await uow.referrals.for_subjects(person_ids, caller.institution_id)
+        views = await _views(uow, ctx, caller, found)
+        await uow.commit()
+    wanted = set(person_ids)
+    about: dict[PersonId, list[ReferralView]] = {pid: [] for pid in person_ids}
+    for view in views:
+        for member in view.referral.member_ids:
+            if member in wanted:
+                about[member].append(view)
+    return about

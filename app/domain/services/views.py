@@ -43,6 +43,11 @@ async def person_views(uow: UnitOfWork, persons: Sequence[Person], institution_i
     enrollments = await uow.enrollments.for_persons(ids, institution_id)
     workers = await _workers(uow, enrollments)
     families = await uow.families.families_of(ids)
+    # A person's other household stays hidden unless the caller may see it too.
+    visible_families = await uow.families.visible_among(
+        list({f for fs in families.values() for f in fs}), institution_id
+    )
+    families = {pid: [f for f in fs if f in visible_families] for pid, fs in families.items()}
     by_person: dict[PersonId, list[EnrollmentView]] = {pid: [] for pid in ids}
     for e in enrollments:
         by_person[e.person_id].append(
@@ -52,8 +57,11 @@ async def person_views(uow: UnitOfWork, persons: Sequence[Person], institution_i
 
 
 async def family_views(uow: UnitOfWork, families: Sequence[Family], institution_id: InstitutionId) -> list[FamilyView]:
-    person_ids = list(dict.fromkeys(m.person_id for f in families for m in f.memberships))
-    persons = await uow.persons.get_many(person_ids)
+    """Current members, and past ones only where the caller may still see the person otherwise."""
+    current = {m.person_id for f in families for m in f.current_members}
+    past = {m.person_id for f in families for m in f.memberships} - current
+    still_visible = await uow.persons.visible_among(list(past), institution_id) if past else set()
+    persons = await uow.persons.get_many(list(current | still_visible))
     views = {v.person.id: v for v in await person_views(uow, persons, institution_id)}
     return [
         FamilyView(
