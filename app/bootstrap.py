@@ -48,7 +48,10 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         settings=settings,
         engine=engine,
         ctx=UseCaseContext(
-            uow=SqlUnitOfWorkFactory(sessions), clock=clock or SystemClock(), codes=default_code_lists()
+            uow=SqlUnitOfWorkFactory(sessions),
+            clock=clock,
+            codes=default_code_lists(),
+            policies=Policies(referral_response_days=settings.referral_response_days),
         ),
         issuer=issuer,
         verifier=TokenVerifier(issuer, settings.local_issuer, settings.oidc, remote),

@@ -75,12 +75,19 @@ def cmd_demo_token(args: argparse.Namespace) -> None:
     _with_container(work)
 
 
+def _uuid(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a UUID: {raw!r}") from None
+
+
 def cmd_clients_add(args: argparse.Namespace) -> None:
     from app.domain.services.clients import register_client
 
     async def work(app: Container) -> None:
         client, secret = await register_client(
-            app.ctx, institution_id=InstitutionId(UUID(args.institution)), scope=args.scope, name=args.name
+            app.ctx, institution_id=InstitutionId(args.institution), scope=args.scope, name=args.name
         )
         print(
             json.dumps(
@@ -122,7 +129,7 @@ def parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     add = clients.add_parser("add", help="register a client; prints its secret once")
-    add.add_argument("--institution", required=True, help="institution id (UUID)")
+    add.add_argument("--institution", required=True, type=_uuid, help="institution id (UUID)")
     add.add_argument("--scope", required=True, help='space-separated scopes, e.g. "persons:read families:read"')
     add.add_argument("--name", default="api client")
     add.set_defaults(run=cmd_clients_add)

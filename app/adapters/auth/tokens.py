@@ -8,23 +8,29 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, KeySet
+from joserfc.errors import JoseError, SecurityWarning
+from joserfc.jwk import ECKey, KeySet, KeySetSerialization
 from joserfc.jwt import JWTClaimsRegistry
 
 from app.config import ExternalOidc, LocalIssuer
 from app.domain.ids import InstitutionId
 from app.domain.services.clients import VerifiedClaims
 
+# Spójnia signs its own tokens with ES256 only; an OIDC provider may use any of these.
+LOCAL_ALGORITHMS = ["ES256"]
 ALGORITHMS = ["ES256", "RS256", "PS256", "EdDSA"]
+
+log = logging.getLogger("spojnia.auth")
 
 
 class InvalidToken(Exception):
@@ -101,7 +107,13 @@ class RemoteJwks:
         stale = time.monotonic() - self._fetched_at > self.settings.jwks_cache_seconds
         known = self._keys is not None and (kid is None or any(k.kid == kid for k in self._keys.keys))
         if self._keys is None or stale or not known:
-            await self._fetch()
+            try:
+                await self._fetch()
+            except InvalidToken:
+                # A provider outage must not turn away tokens signed by keys we already hold.
+                if not known:
+                    raise
+                log.warning("the identity provider's keys cannot be fetched; using the cached ones")
         assert self._keys is not None  # noqa: S101 - _fetch sets it or raises
         return self._keys
 
@@ -111,8 +123,12 @@ class RemoteJwks:
         try:
             response = await self.client.get(self.settings.jwks_url, timeout=5.0)
             response.raise_for_status()
-            self._keys = KeySet.import_key_set(response.json())
-        except (httpx.HTTPError, ValueError, JoseError) as error:
+            document = response.json()
+            # A wrong URL (the discovery document, an error page) must be a 401, never a 500.
+            if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+                raise ValueError("not a JWK set")
+            self._keys = KeySet.import_key_set(KeySetSerialization(keys=document["keys"]))
+        except (httpx.HTTPError, ValueError, TypeError, KeyError, AttributeError, JoseError) as error:
             raise InvalidToken("the identity provider's keys cannot be fetched") from error
         self._fetched_at = time.monotonic()
 
@@ -147,13 +163,19 @@ class TokenVerifier:
         header, issuer = _unverified_header_and_issuer(token)
         if self.local is not None and issuer == self.local_settings.issuer:
             keys, audience, inst_claim = self.local.keys, self.local_settings.audience, "inst"
+            algorithms = LOCAL_ALGORITHMS
         elif self.remote is not None and issuer is not None and issuer == self.oidc.issuer:
-            keys = await self.remote.keys(header.get("kid"))
+            kid = header.get("kid")
+            keys = await self.remote.keys(kid if isinstance(kid, str) else None)
             audience, inst_claim = self.oidc.audience, self.oidc.institution_claim
+            algorithms = ALGORITHMS
         else:
             raise InvalidToken("the token's issuer is not trusted")
         try:
-            decoded = jwt.decode(token, keys, algorithms=ALGORITHMS)
+            with warnings.catch_warnings():
+                # joserfc warns that RFC 9864 deprecates the name "EdDSA"; providers still sign with it.
+                warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
+                decoded = jwt.decode(token, keys, algorithms=algorithms)
             JWTClaimsRegistry(
                 leeway=30,
                 iss={"essential": True, "value": issuer},
@@ -179,6 +201,6 @@ def _claims(claims: dict[str, Any], inst_claim: str) -> VerifiedClaims:
         subject=str(claims["sub"]),
         institution_id=institution_id,
         scopes=frozenset(scope.split()) if isinstance(scope, str) else frozenset(),
-        roles=frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset(),
+        roles=frozenset(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else frozenset(),
         system="client_id" in claims,
     )
