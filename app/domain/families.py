@@ -8,7 +8,7 @@ from datetime import date, datetime
 from app.domain.clock import local_date
 from app.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.domain.ids import FamilyId, InstitutionId, MembershipId, PersonId
-from app.domain.values import Teryt
+from app.domain.values import Teryt, clean_text
 
 
 @dataclass(slots=True, kw_only=True)
@@ -40,10 +40,7 @@ class Family:
 
     @staticmethod
     def clean_name(name: str) -> str:
-        cleaned = " ".join(name.split())
-        if not 1 <= len(cleaned) <= 200:
-            raise InvalidInput("family name must have 1 to 200 characters", [FieldError("name", "1 to 200 characters")])
-        return cleaned
+        return clean_text(name, field="name", max_length=200)
 
     @property
     def current_members(self) -> list[Membership]:

@@ -8,14 +8,7 @@ from datetime import date, datetime
 from app.domain.clock import local_date
 from app.domain.errors import Conflict, FieldError, InvalidInput
 from app.domain.ids import EnrollmentId, InstitutionId, PersonId, WorkerId
-from app.domain.values import IdentityDocument, Pesel, Sex
-
-
-def _clean_name(value: str, field: str) -> str:
-    cleaned = " ".join(value.split())
-    if not 1 <= len(cleaned) <= 100:
-        raise InvalidInput(f"{field} must have 1 to 100 characters", [FieldError(field, "1 to 100 characters")])
-    return cleaned
+from app.domain.values import IdentityDocument, Pesel, Sex, clean_text
 
 
 @dataclass(slots=True, kw_only=True)
@@ -66,8 +59,8 @@ class Person:
             raise InvalidInput("birth date is in the future", [FieldError("birth_date", "in the future")])
         return cls(
             id=id,
-            first_name=_clean_name(first_name, "first_name"),
-            last_name=_clean_name(last_name, "last_name"),
+            first_name=clean_text(first_name, field="first_name", max_length=100),
+            last_name=clean_text(last_name, field="last_name", max_length=100),
             birth_date=birth_date,
             sex=sex,
             pesel=pesel,
@@ -78,9 +71,9 @@ class Person:
 
     def rename(self, *, first_name: str | None, last_name: str | None, at: datetime) -> None:
         if first_name is not None:
-            self.first_name = _clean_name(first_name, "first_name")
+            self.first_name = clean_text(first_name, field="first_name", max_length=100)
         if last_name is not None:
-            self.last_name = _clean_name(last_name, "last_name")
+            self.last_name = clean_text(last_name, field="last_name", max_length=100)
         self.updated_at = at
         self.version += 1
 

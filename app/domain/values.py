@@ -18,6 +18,15 @@ from stdnum.pl import regon as stdnum_regon
 from app.domain.errors import FieldError, InvalidInput
 
 
+def clean_text(value: str, *, field: str, max_length: int) -> str:
+    """Names as people type them: inner runs of spaces folded, never empty after folding."""
+    cleaned = " ".join(value.split())
+    if not 1 <= len(cleaned) <= max_length:
+        message = f"1 to {max_length} characters, not only spaces"
+        raise InvalidInput(f"{field} must have {message}", [FieldError(field, message)])
+    return cleaned
+
+
 class Sex(StrEnum):
     FEMALE = "F"
     MALE = "M"

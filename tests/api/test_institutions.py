@@ -304,3 +304,21 @@ async def test_idempotency_key_replays_a_worker_registration(client: httpx.Async
     assert_problem(other, 422, "idempotency-key-reused")
     listed = (await client.get(url, headers=ops.headers())).json()["items"]
     assert len(listed) == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/institutions", {"type": "MOPS", "name": "   ", "teryt": "2802011"}, "name"),
+        ("workers", {"first_name": "  ", "last_name": "Nowak", "role": "SOCIAL_WORKER"}, "first_name"),
+    ],
+)
+async def test_names_of_only_spaces_are_refused(
+    client: httpx.AsyncClient, ops: Party, path: str, body: dict[str, str], field: str
+) -> None:
+    url = f"/v1/institutions/{ops.id}/workers" if path == "workers" else path
+
+    response = await client.post(url, json=body, headers=ops.headers("admin"))
+
+    assert response.status_code == 422
+    assert field in [e["field"] for e in response.json()["errors"]]

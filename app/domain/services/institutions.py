@@ -11,7 +11,7 @@ from app.domain.ids import InstitutionId, WorkerId, new_id
 from app.domain.institutions import Institution, Worker
 from app.domain.pagination import Page, PageRequest
 from app.domain.services.context import UseCaseContext
-from app.domain.values import Address, Contact, Nip, Regon, Teryt
+from app.domain.values import Address, Contact, Nip, Regon, Teryt, clean_text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,7 +46,7 @@ async def register_institution(
     institution = Institution(
         id=institution_id or InstitutionId(new_id()),
         type=data.type,
-        name=" ".join(data.name.split()),
+        name=clean_text(data.name, field="name", max_length=300),
         regon=Regon.parse(data.regon) if data.regon else None,
         nip=Nip.parse(data.nip) if data.nip else None,
         teryt=Teryt.parse(data.teryt),
@@ -74,7 +74,7 @@ async def change_institution(
         if institution.version != expected_version:
             raise StaleVersion("the institution has changed since you read it", institution.version)
         institution.type = data.type
-        institution.name = " ".join(data.name.split())
+        institution.name = clean_text(data.name, field="name", max_length=300)
         institution.regon = Regon.parse(data.regon) if data.regon else None
         institution.nip = Nip.parse(data.nip) if data.nip else None
         institution.teryt = Teryt.parse(data.teryt)
@@ -110,8 +110,8 @@ async def add_worker(ctx: UseCaseContext, caller: Caller | None, data: NewWorker
         worker = Worker(
             id=WorkerId(new_id()),
             institution_id=data.institution_id,
-            first_name=" ".join(data.first_name.split()),
-            last_name=" ".join(data.last_name.split()),
+            first_name=clean_text(data.first_name, field="first_name", max_length=100),
+            last_name=clean_text(data.last_name, field="last_name", max_length=100),
             role=data.role,
             contact=data.contact,
             idp_subject=data.idp_subject,
