@@ -27,6 +27,8 @@ class ExternalOidc(BaseModel):
     audience: str = "spojnia"
     institution_claim: str = "inst"
     jwks_cache_seconds: int = 300
+    # The least time between two fetches caused by tokens with an unknown key id.
+    jwks_min_refetch_seconds: float = 10.0
 
 
 class Webhooks(BaseModel):

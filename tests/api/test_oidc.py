@@ -92,7 +92,9 @@ def idp() -> Iterator[IdentityProvider]:
 
 def deploy(settings: Settings, idp: IdentityProvider, **oidc: Any) -> Container:
     """A second Spójnia over the test database that trusts only the identity provider."""
-    trusted = ExternalOidc(jwks_url=idp.url, issuer=ISSUER, audience=AUDIENCE).model_copy(update=oidc)
+    trusted = ExternalOidc(jwks_url=idp.url, issuer=ISSUER, audience=AUDIENCE, jwks_min_refetch_seconds=0).model_copy(
+        update=oidc
+    )
     return bootstrap(settings.model_copy(update={"oidc": trusted, "local_issuer": LocalIssuer(enabled=False)}))
 
 
@@ -318,3 +320,21 @@ async def test_cached_keys_still_verify_while_the_provider_is_down(
 
     assert known.status_code == 200
     assert_unauthorized(unknown)
+
+
+async def test_tokens_with_unknown_key_ids_cannot_hammer_the_provider(
+    settings: Settings, container: Container, idp: IdentityProvider, ops: Party
+) -> None:
+    await add_worker(container, ops, "kc-ewa")
+    deployed = deploy(settings, idp, jwks_min_refetch_seconds=60)
+    transport = httpx.ASGITransport(app=create_app(container=deployed), raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://spojnia.test") as http:
+            known = await http.get(PERSONS, headers=bearer(idp.token(idp.keys[0], **worker_claims(ops))))
+            assert known.status_code == 200
+            for _ in range(5):
+                assert_unauthorized(await http.get(PERSONS, headers=bearer(idp.token(new_key(), **worker_claims(ops)))))
+    finally:
+        await deployed.aclose()
+
+    assert idp.fetches == 1

@@ -104,9 +104,12 @@ class RemoteJwks:
         self._fetched_at = 0.0
 
     async def keys(self, kid: str | None) -> KeySet:
-        stale = time.monotonic() - self._fetched_at > self.settings.jwks_cache_seconds
+        since_fetch = time.monotonic() - self._fetched_at
+        stale = since_fetch > self.settings.jwks_cache_seconds
         known = self._keys is not None and (kid is None or any(k.kid == kid for k in self._keys.keys))
-        if self._keys is None or stale or not known:
+        # Unknown key ids are what an attacker controls: they may trigger a fetch only so often.
+        may_refetch = self._keys is None or since_fetch >= self.settings.jwks_min_refetch_seconds
+        if self._keys is None or stale or (not known and may_refetch):
             try:
                 await self._fetch()
             except InvalidToken:
