@@ -104,6 +104,44 @@ def cmd_clients_add(args: argparse.Namespace) -> None:
     _with_container(work)
 
 
+def cmd_relay(args: argparse.Namespace) -> None:
+    """Deliver outbox events: once, or until stopped. Several may run against PostgreSQL."""
+
+    async def work(app: Container) -> None:
+        if args.once:
+            published, delivered = await app.relay.run_once()
+            print(f"published {published} events, attempted {delivered} deliveries")
+            return
+        await _until_signalled(lambda stop: app.relay.run_forever(app.settings.webhooks.poll_seconds, stop))
+
+    _with_container(work)
+
+
+def cmd_jobs(args: argparse.Namespace) -> None:
+    """Scheduled work: expire referrals left unanswered past their deadline."""
+    from app.domain.services.referrals import expire_overdue
+
+    async def work(app: Container) -> None:
+        while True:
+            expired = await expire_overdue(app.ctx)
+            print(f"expired {expired} unanswered referrals")
+            if args.once:
+                return
+            await asyncio.sleep(app.settings.jobs_interval_seconds)
+
+    _with_container(work)
+
+
+async def _until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await run(stop)
+
+
 def cmd_export_api(args: argparse.Namespace) -> None:
     from app.api_export import export
 
@@ -133,6 +171,12 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--scope", required=True, help='space-separated scopes, e.g. "persons:read families:read"')
     add.add_argument("--name", default="api client")
     add.set_defaults(run=cmd_clients_add)
+    relay = commands.add_parser("relay", help="deliver events to webhooks (runs until stopped)")
+    relay.add_argument("--once", action="store_true", help="one round, then exit")
+    relay.set_defaults(run=cmd_relay)
+    jobs = commands.add_parser("jobs", help="scheduled jobs: expire unanswered referrals")
+    jobs.add_argument("--once", action="store_true", help="one round, then exit")
+    jobs.set_defaults(run=cmd_jobs)
     export = commands.add_parser("export-api", help="write openapi.json and schema.graphql")
     export.add_argument("--out", default="openapi")
     export.set_defaults(run=cmd_export_api)

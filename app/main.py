@@ -12,8 +12,8 @@ from app.api.errors import install_error_handlers
 from app.api.graphql.context import graph_context
 from app.api.graphql.schema import build_schema
 from app.api.middleware import RequestContextMiddleware
-from app.api.problems import Problem
-from app.api.rest import families, institutions, meta, oauth, persons
+from app.api.openapi import install_openapi
+from app.api.rest import events, families, institutions, meta, oauth, persons, referrals
 from app.bootstrap import Container, bootstrap
 from app.config import Settings
 from app.logs import configure_logging
@@ -48,12 +48,16 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         title="Spójnia API",
         version="1.0.0",
         description=DESCRIPTION,
+        license_info={"name": "EUPL-1.2", "identifier": "EUPL-1.2"},
         lifespan=lifespan,
         openapi_tags=[
             {"name": "persons", "description": "Persons and their enrollments at your institution."},
             {"name": "families", "description": "Households, members and their history."},
             {"name": "institutions", "description": "OPS, PUP, NGO... with REGON, NIP and TERYT."},
             {"name": "workers", "description": "Who is the person's worker."},
+            {"name": "referrals", "description": "Referrals between institutions, answered by actions."},
+            {"name": "events", "description": "The change feed of your institution's records."},
+            {"name": "webhooks", "description": "Signed deliveries of the change feed, retried and replayable."},
             {"name": "code-lists", "description": "Code lists with validity and legal basis."},
             {"name": "oauth", "description": "Tokens for registered clients."},
             {"name": "operations", "description": "Health, metrics, problem types."},
@@ -63,26 +67,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.state.container = container
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
-    for module in (meta, oauth, institutions, persons, families):
+    for module in (meta, oauth, institutions, persons, families, referrals, events):
         app.include_router(module.router)
     graphql = GraphQLRouter(
         build_schema(settings), context_getter=graph_context, graphql_ide=None, include_in_schema=False
     )
     app.include_router(graphql, prefix="/graphql")
-    _register_problem_schema(app)
+    install_openapi(app)
     return app
-
-
-def _register_problem_schema(app: FastAPI) -> None:
-    """Make `Problem` a named component even where only `problem_responses` refer to it."""
-    original = app.openapi
-
-    def openapi() -> dict[str, object]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = original()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

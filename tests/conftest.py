@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.adapters.db.migrate import upgrade
 from app.adapters.db.tables import metadata
 from app.bootstrap import Container, bootstrap
-from app.config import LocalIssuer, Settings
+from app.config import LocalIssuer, Settings, Webhooks
 from app.domain.caller import ALL_SCOPES
 from app.domain.ids import InstitutionId, WorkerId
 from app.domain.services import institutions as institution_use
@@ -72,6 +72,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         database_pool_size=5,
         local_issuer=LocalIssuer(issuer="https://spojnia.test", key_file=Path(keys) / "signing-key.pem"),
         log_level="INFO",
+        # Retry delays in milliseconds, so the webhook tests see back-off without waiting for it.
+        webhooks=Webhooks(retry_base_ms=20, max_attempts=4, timeout_seconds=2.0, poll_seconds=0.05),
     )
 
 

@@ -86,6 +86,9 @@ async def current_caller(
     for scope in security_scopes.scopes:
         caller.require(Scope(scope))
     request.state.caller = caller
+    pending: ApiError | None = getattr(request.state, _PENDING_PRECONDITION, None)
+    if pending is not None:
+        raise pending
     return caller
 
 
@@ -128,12 +131,10 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def if_match(
-    value: Annotated[
-        str | None,
-        Header(alias="If-Match", description="The ETag last read; required for changes."),
-    ] = None,
-) -> int:
+_PENDING_PRECONDITION = "pending_precondition"
+
+
+def _expected_version(value: str | None) -> int:
     if value is None:
         raise ApiError("precondition-required", "send If-Match with the ETag you last read")
     tag = value.strip()
@@ -143,6 +144,29 @@ def if_match(
     if not tag.isdigit() or len(tag) > 9:
         raise ApiError("precondition-failed", "the If-Match value is not an ETag of this resource")
     return int(tag)
+
+
+def if_match(
+    request: Request,
+    value: Annotated[
+        str | None,
+        Header(alias="If-Match", description="The ETag last read; required for changes."),
+    ] = None,
+) -> int:
+    """The version an If-Match names; 428 without one, 412 for one that is no ETag of ours.
+
+    Who asks comes first: a caller without a valid token gets 401 and one without the scope 403,
+    whatever their If-Match. Dependencies run in the order the endpoint declares them, so when the
+    caller is not resolved yet the problem waits in the request state for `current_caller` to raise
+    it; the version returned meanwhile is 0, which no record has, so a change can never slip through.
+    """
+    try:
+        return _expected_version(value)
+    except ApiError as problem:
+        if getattr(request.state, "caller", None) is not None:
+            raise
+        setattr(request.state, _PENDING_PRECONDITION, problem)
+        return 0
 
 
 IfMatch = Annotated[int, Depends(if_match)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,8 +14,11 @@ from app.adapters.auth.tokens import InvalidToken
 from app.api.problems import FieldProblem, problem_response
 from app.domain.caller import MissingScope
 from app.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, StaleVersion
+from app.domain.referrals import TransitionNotAllowed
 
 log = logging.getLogger("spojnia.errors")
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
 class ApiError(Exception):
@@ -59,8 +63,10 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     headers = {"ETag": f'"{error.current_version}"'} if isinstance(error, StaleVersion) else None
     if isinstance(error, MissingScope):
         headers = {"WWW-Authenticate": 'Bearer error="insufficient_scope"'}
+    # A refused transition names what may be done instead, so a program can act on it.
+    extra = {"allowed_actions": [a.value for a in error.allowed]} if isinstance(error, TransitionNotAllowed) else None
     return problem_response(
-        problem_slug(error), error.detail, request_id=_request_id(request), errors=errors, headers=headers
+        problem_slug(error), error.detail, request_id=_request_id(request), errors=errors, headers=headers, extra=extra
     )
 
 
@@ -87,7 +93,11 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101
     # Pydantic's `input` is left out on purpose: it may hold a PESEL or a name.
     errors = [
-        FieldProblem(field=_location(tuple(e.get("loc", ()))), message=str(e.get("msg", "invalid")))
+        FieldProblem(
+            # A body that is no JSON at all is located by its character offset: name the body instead.
+            field="body" if e.get("type") == "json_invalid" else _location(tuple(e.get("loc", ()))),
+            message=str(e.get("msg", "invalid")),
+        )
         for e in error.errors()
     ]
     return problem_response(
@@ -96,6 +106,7 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 
 _STATUS_SLUGS = {
+    400: "bad-request",
     401: "unauthorized",
     403: "forbidden",
     404: "not-found",
@@ -108,14 +119,30 @@ _STATUS_SLUGS = {
 }
 
 
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the path answers to, as the published document lists them.
+
+    FastAPI's own 405 names only the methods of the first route matching the path (`Allow: POST` on
+    `/v1/institutions`, which also answers GET); None for a path the document does not describe."""
+    path = request.url.path
+    for template, item in request.app.openapi().get("paths", {}).items():
+        literal_parts = re.split(r"\{[^}/]+\}", template)
+        if re.fullmatch("[^/]+".join(re.escape(part) for part in literal_parts), path):
+            return ", ".join(sorted(method.upper() for method in item if method in _HTTP_METHODS))
+    return None
+
+
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)  # noqa: S101
-    slug = _STATUS_SLUGS.get(error.status_code, "validation-error" if error.status_code < 500 else "internal-error")
-    response = problem_response(
-        slug, str(error.detail), request_id=_request_id(request), headers=dict(error.headers or {})
+    slug = _STATUS_SLUGS.get(error.status_code, "bad-request" if error.status_code < 500 else "internal-error")
+    headers = dict(error.headers or {})
+    allowed = _allowed_methods(request) if error.status_code == 405 else None
+    if allowed:
+        headers["Allow"] = allowed
+    # The problem's `status` is always the answer's, also for a status without a problem type of its own.
+    return problem_response(
+        slug, str(error.detail), request_id=_request_id(request), headers=headers, status=error.status_code
     )
-    response.status_code = error.status_code
-    return response
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

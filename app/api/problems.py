@@ -25,6 +25,12 @@ class ProblemType:
 
 _TYPES = [
     ProblemType(
+        "bad-request",
+        "Unreadable request",
+        400,
+        "The request cannot be read at all: a body that is not UTF-8 or not in the declared media type.",
+    ),
+    ProblemType(
         "validation-error",
         "Invalid request",
         422,
@@ -100,16 +106,23 @@ class FieldProblem(BaseModel):
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem."""
+    """An RFC 9457 problem detail; `GET {type}` explains its type."""
 
-    type: str = Field(examples=["/problems/validation-error"])
-    title: str
-    status: int
-    detail: str | None = None
+    type: str = Field(
+        description="The problem type, one of: " + ", ".join(f"`{t.uri}`" for t in _TYPES) + ".",
+        examples=["/problems/validation-error"],
+    )
+    title: str = Field(description="The type's title; the same for every problem of the type.")
+    status: int = Field(description="The HTTP status of the answer.")
+    detail: str | None = Field(default=None, description="What went wrong this time, for a person to read.")
     instance: str | None = None
-    request_id: str | None = None
-    errors: list[FieldProblem] | None = None
-    allowed_actions: list[str] | None = None
+    request_id: str | None = Field(default=None, description="Quote it when reporting a problem.")
+    errors: list[FieldProblem] | None = Field(
+        default=None, description="For validation problems: each field (dotted path) that breaks a rule and why."
+    )
+    allowed_actions: list[str] | None = Field(
+        default=None, description="For a conflict with the record's state: the actions its state allows."
+    )
 
 
 def problem_response(
@@ -120,25 +133,29 @@ def problem_response(
     errors: list[FieldProblem] | None = None,
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
+    status: int | None = None,
 ) -> JSONResponse:
     kind = PROBLEM_TYPES[slug]
+    status = status or kind.status
     body = Problem(
-        type=kind.uri, title=kind.title, status=kind.status, detail=detail, request_id=request_id, errors=errors
+        type=kind.uri, title=kind.title, status=status, detail=detail, request_id=request_id, errors=errors
     ).model_dump(exclude_none=True)
     body.update(extra or {})
-    return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def problem_responses(*slugs: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for the problems an operation may answer with."""
+    """OpenAPI `responses` entries for the problems an operation may answer with.
+
+    The `Problem` component itself is registered by `app.api.openapi`."""
     by_status: dict[int, list[ProblemType]] = {}
     for slug in slugs:
         kind = PROBLEM_TYPES[slug]
         by_status.setdefault(kind.status, []).append(kind)
+    # No `model`: FastAPI would document the problem under application/json as well.
     return {
         status: {
-            "model": Problem,
-            "description": "; ".join(f"`{k.uri}`: {k.description}" for k in kinds),
+            "description": "\n".join(f"- `{k.uri}`: {k.description}" for k in kinds),
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for status, kinds in sorted(by_status.items())
@@ -146,3 +163,5 @@ def problem_responses(*slugs: str) -> dict[int | str, dict[str, Any]]:
 
 
 AUTH_PROBLEMS = ("unauthorized", "insufficient-scope", "forbidden", "validation-error")
+IDEMPOTENCY_PROBLEMS = ("idempotency-key-reused", "idempotency-in-progress")
+"""What a creation honouring `Idempotency-Key` may answer besides its own problems."""

@@ -21,6 +21,8 @@ from app.domain.errors import FieldError, InvalidInput
 def clean_text(value: str, *, field: str, max_length: int) -> str:
     """Names as people type them: inner runs of spaces folded, never empty after folding."""
     cleaned = " ".join(value.split())
+    if not cleaned.isprintable():
+        raise InvalidInput(f"{field} has control characters", [FieldError(field, "control characters")])
     if not 1 <= len(cleaned) <= max_length:
         message = f"1 to {max_length} characters, not only spaces"
         raise InvalidInput(f"{field} must have {message}", [FieldError(field, message)])

@@ -188,4 +188,14 @@ async def test_a_membership_ends_only_for_a_coded_reason(client: httpx.AsyncClie
     assert refused.json()["errors"][0]["field"] == "reason"
     ended = await client.post(url, json={"reason": "DECEASED"}, headers=ops.headers(**{"If-Match": '"1"'}))
     assert ended.status_code == 200
-    assert next(m for m in ended.json()["members"] if m["membership_id"] == jan["membership_id"])["end_reason"] == "DECEASED"
+    assert (
+        next(m for m in ended.json()["members"] if m["membership_id"] == jan["membership_id"])["end_reason"]
+        == "DECEASED"
+    )
+
+
+async def test_control_characters_in_text_are_refused_not_stored(client: httpx.AsyncClient, ops: Party) -> None:
+    response = await client.post("/v1/families", headers=ops.headers(), json={"name": "Rodzina\x00Nowaków"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "name"

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Index, Text, text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, Uuid, text
 from sqlmodel import Field, SQLModel
 
 from app.adapters.db.types import UtcDateTime
@@ -241,7 +241,12 @@ class EventRow(SQLModel, table=True):
     """The transactional outbox; `position` is given when the relay publishes the event."""
 
     __tablename__ = "events"
-    id: UUID = Field(primary_key=True)
+    # Insertion order, so events of one transaction keep the order they happened in.
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    )
+    id: UUID = Field(sa_column=Column(Uuid(), nullable=False, unique=True))
     type: str = Field(max_length=60)
     occurred_at: datetime = _utc()
     subject_type: str = Field(max_length=30)
@@ -252,7 +257,7 @@ class EventRow(SQLModel, table=True):
     __table_args__ = (
         Index(
             "ix_events_unpublished",
-            "occurred_at",
+            "seq",
             postgresql_where=text("position IS NULL"),
             sqlite_where=text("position IS NULL"),
         ),

@@ -60,10 +60,7 @@ class Relay:
                 await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUBLISH_LOCK})
             events = list(
                 await session.scalars(
-                    select(EventRow)
-                    .where(EventRow.position.is_(None))
-                    .order_by(EventRow.occurred_at, EventRow.id)
-                    .limit(batch)
+                    select(EventRow).where(EventRow.position.is_(None)).order_by(EventRow.seq).limit(batch)
                 )
             )
             if not events:

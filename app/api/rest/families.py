@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import ContainerDep, ContextDep, IfMatch, PageDep, caller_with, encode_cursor
 from app.api.idempotency import IdempotencyKey, idempotent
-from app.api.problems import AUTH_PROBLEMS, problem_responses
+from app.api.problems import AUTH_PROBLEMS, IDEMPOTENCY_PROBLEMS, problem_responses
 from app.api.rest.responses import json_body
 from app.api.rest.schemas import FamilyChange, FamilyIn, FamilyOut, MemberIn, MembershipChange, MembershipEnd, Paged
 from app.domain.caller import Caller, Scope
@@ -38,7 +38,7 @@ def _family(view: FamilyView) -> Response:
     summary="Create a family (household)",
     status_code=201,
     response_model=FamilyOut,
-    responses=problem_responses(*AUTH_PROBLEMS, "conflict", "idempotency-key-reused"),
+    responses=problem_responses(*AUTH_PROBLEMS, "conflict", *IDEMPOTENCY_PROBLEMS),
 )
 async def create_family(
     body: FamilyIn,

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import AnyCaller, ContainerDep, ContextDep, IfMatch, PageDep, caller_with, encode_cursor
 from app.api.idempotency import IdempotencyKey, idempotent
-from app.api.problems import AUTH_PROBLEMS, problem_responses
+from app.api.problems import AUTH_PROBLEMS, IDEMPOTENCY_PROBLEMS, problem_responses
 from app.api.rest.responses import json_body
 from app.api.rest.schemas import InstitutionIn, InstitutionOut, Paged, WorkerIn, WorkerOut
 from app.domain.caller import Caller, Scope
@@ -17,7 +17,7 @@ from app.domain.ids import InstitutionId, WorkerId
 from app.domain.services import institutions as use
 from app.domain.services.institutions import InstitutionData, NewWorker
 
-router = APIRouter(tags=["institutions"])
+router = APIRouter()
 
 
 def _data(body: InstitutionIn) -> InstitutionData:
@@ -34,11 +34,12 @@ def _data(body: InstitutionIn) -> InstitutionData:
 
 @router.post(
     "/v1/institutions",
+    tags=["institutions"],
     operation_id="createInstitution",
     summary="Register an institution",
     status_code=201,
     response_model=InstitutionOut,
-    responses=problem_responses(*AUTH_PROBLEMS, "conflict", "idempotency-key-reused"),
+    responses=problem_responses(*AUTH_PROBLEMS, "conflict", *IDEMPOTENCY_PROBLEMS),
 )
 async def create_institution(
     body: InstitutionIn,
@@ -61,6 +62,7 @@ async def create_institution(
 
 @router.get(
     "/v1/institutions",
+    tags=["institutions"],
     operation_id="listInstitutions",
     summary="List institutions",
     response_model=Paged[InstitutionOut],
@@ -73,6 +75,7 @@ async def list_institutions(ctx: ContextDep, page: PageDep, caller: AnyCaller) -
 
 @router.get(
     "/v1/institutions/{institution_id}",
+    tags=["institutions"],
     operation_id="getInstitution",
     summary="Read an institution",
     response_model=InstitutionOut,
@@ -85,6 +88,7 @@ async def get_institution(institution_id: UUID, ctx: ContextDep, caller: AnyCall
 
 @router.put(
     "/v1/institutions/{institution_id}",
+    tags=["institutions"],
     operation_id="replaceInstitution",
     summary="Change an institution",
     response_model=InstitutionOut,
@@ -107,7 +111,7 @@ async def replace_institution(
     summary="Register a worker",
     status_code=201,
     response_model=WorkerOut,
-    responses=problem_responses(*AUTH_PROBLEMS, "not-found", "conflict", "idempotency-key-reused"),
+    responses=problem_responses(*AUTH_PROBLEMS, "not-found", "conflict", *IDEMPOTENCY_PROBLEMS),
     tags=["workers"],
 )
 async def create_worker(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
@@ -65,9 +66,24 @@ class ProblemTypeOut(BaseModel):
     description: str
 
 
-@router.get("/health/live", operation_id="healthLive", summary="The process answers", tags=["operations"])
-async def live() -> dict[str, str]:
-    return {"status": "ok"}
+class LiveOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: Literal["up", "down"]
+
+
+@router.get(
+    "/health/live",
+    operation_id="healthLive",
+    summary="The process answers",
+    tags=["operations"],
+    response_model=LiveOut,
+)
+async def live() -> LiveOut:
+    return LiveOut(status="ok")
 
 
 @router.get(
@@ -75,15 +91,16 @@ async def live() -> dict[str, str]:
     operation_id="healthReady",
     summary="The database answers",
     tags=["operations"],
-    responses={503: {"description": "The database does not answer."}},
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "The database does not answer."}},
 )
 async def ready(app: ContainerDep) -> JSONResponse:
     try:
         async with app.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception:
-        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "up"})
+        return JSONResponse(ReadyOut(status="unavailable", database="down").model_dump(), status_code=503)
+    return JSONResponse(ReadyOut(status="ok", database="up").model_dump())
 
 
 @router.get(

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import ContainerDep, ContextDep, IfMatch, PageDep, caller_with, encode_cursor
 from app.api.idempotency import IdempotencyKey, idempotent
-from app.api.problems import AUTH_PROBLEMS, problem_responses
+from app.api.problems import AUTH_PROBLEMS, IDEMPOTENCY_PROBLEMS, problem_responses
 from app.api.rest.responses import json_body
 from app.api.rest.schemas import EnrollmentChange, EnrollmentOut, Paged, PersonChange, PersonIn, PersonOut
 from app.domain.caller import Caller, Scope
@@ -34,8 +34,7 @@ _ALREADY_ENROLLED: dict[int | str, dict[str, Any]] = {
     description="Registers the person and enrolls them at your institution. A person whose PESEL Spójnia already "
     "holds is enrolled, never duplicated: 201 when your institution newly enrolls them, 200 when it already did. "
     "The answer shows only your institution's enrollment.",
-    responses=_ALREADY_ENROLLED
-    | problem_responses(*AUTH_PROBLEMS, "conflict", "idempotency-key-reused", "idempotency-in-progress"),
+    responses=_ALREADY_ENROLLED | problem_responses(*AUTH_PROBLEMS, "conflict", *IDEMPOTENCY_PROBLEMS),
 )
 async def register_person(
     body: PersonIn,
@@ -136,7 +135,6 @@ async def update_person(
 @router.patch(
     "/v1/enrollments/{enrollment_id}",
     operation_id="updateEnrollment",
-    tags=["persons"],
     summary="Change your institution's enrollment: status, worker, or its end",
     response_model=EnrollmentOut,
     responses=problem_responses(

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
+from app.api.rest.schemas import Strict
 from app.domain.deliveries import Delivery
 from app.domain.events import PublishedEvent
 from app.domain.services.referrals import ReferralView
@@ -15,10 +16,6 @@ from app.domain.webhooks import Subscription
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Z0-9_]+$")]
 Note = Annotated[str, StringConstraints(max_length=2000)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class InstrumentBody(Strict):

@@ -1,14 +1,12 @@
 """/v1/referrals: sending, answering and closing referrals; every action is its own POST."""
 
-from __future__ import annotations
-
-from datetime import datetime
+import re
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, BeforeValidator
 
 from app.api.deps import ContainerDep, ContextDep, IfMatch, PageDep, caller_with, encode_cursor
 from app.api.idempotency import IdempotencyKey, idempotent
@@ -30,6 +28,16 @@ from app.domain.referrals import Action, Outcome, ReferralStatus, RequestedInstr
 from app.domain.services import referrals as use
 
 router = APIRouter(tags=["referrals"])
+
+
+def _iso_8601(value: object) -> object:
+    # Pydantic would also take "0.5" as a Unix time; the contract says ISO 8601 with a zone.
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}T", value):
+        raise ValueError("an ISO 8601 date-time with a time zone, e.g. 2026-11-01T00:00:00Z")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
 
 ACTION_PROBLEMS = problem_responses(
     *AUTH_PROBLEMS, "not-found", "conflict", "precondition-failed", "precondition-required"
@@ -83,7 +91,6 @@ async def create_referral(
     "/v1/referrals",
     operation_id="listReferrals",
     summary="Your inbox or outbox of referrals",
-    response_model=Paged[ReferralOut],
     responses=problem_responses(*AUTH_PROBLEMS),
 )
 async def list_referrals(
@@ -94,8 +101,8 @@ async def list_referrals(
     overdue: Annotated[bool, Query(description="Only those past their response deadline, unanswered.")] = False,
     person_id: UUID | None = None,
     family_id: UUID | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: Timestamp | None = None,
+    created_to: Timestamp | None = None,
     caller: Caller = caller_with(Scope.REFERRALS_READ),
 ) -> Paged[ReferralOut]:
     where = ReferralFilter(

@@ -20,6 +20,7 @@ def upgrade() -> None:
 
     op.create_table(
         "events",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("type", sa.String(length=60), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
@@ -28,13 +29,14 @@ def upgrade() -> None:
         sa.Column("data", sa.Text(), nullable=False),
         sa.Column("position", sa.BigInteger(), nullable=True),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("seq"),
+        sa.UniqueConstraint("id"),
         sa.UniqueConstraint("position"),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(
             "ix_events_unpublished",
-            ["occurred_at"],
+            ["seq"],
             unique=False,
             postgresql_where=sa.text("position IS NULL"),
             sqlite_where=sa.text("position IS NULL"),
