@@ -20,8 +20,8 @@ run: install
 	$(BIN)/spojnia serve --host 127.0.0.1 --port 8000
 
 lint: install
-	$(BIN)/ruff check app tests bench
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests bench examples
+	$(BIN)/ruff format --check app tests bench examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
