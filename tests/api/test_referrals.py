@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from app.bootstrap import Container
 from app.domain.services.referrals import expire_overdue
@@ -53,6 +54,7 @@ async def step(
     return result
 
 
+@pytest.mark.sqlite
 async def test_ops_refers_a_client_to_pup_which_answers_and_closes_with_an_outcome(
     client: httpx.AsyncClient, ops: Party, pup: Party
 ) -> None:

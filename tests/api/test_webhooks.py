@@ -68,6 +68,7 @@ async def deliveries(client: httpx.AsyncClient, party: Party, subscription: dict
     return items
 
 
+@pytest.mark.sqlite
 async def test_a_state_change_reaches_the_subscriber_signed_and_thin(
     client: httpx.AsyncClient, container: Container, ops: Party, pup: Party, receiver: WebhookReceiver
 ) -> None:
@@ -266,3 +267,26 @@ async def test_others_subscriptions_are_not_found(
     assert (
         await client.delete(f"/v1/webhook-subscriptions/{subscription['id']}", headers=pup.headers())
     ).status_code == 204
+
+
+@pytest.mark.sqlite
+async def test_events_published_together_are_delivered_in_the_order_they_happened(
+    client: httpx.AsyncClient, container: Container, ops: Party, pup: Party, receiver: WebhookReceiver
+) -> None:
+    await subscribe(client, ops, receiver)
+    referral = await send_referral(client, ops, pup)
+    for action in ("receive", "accept", "start"):
+        response = await client.post(
+            f"/v1/referrals/{referral['id']}/{action}", headers=pup.headers(**{"If-Match": f'"{referral["version"]}"'})
+        )
+        referral = response.json()
+
+    await container.relay.run_once()
+
+    assert receiver.types() == [
+        "referral.created",
+        "referral.sent",
+        "referral.received",
+        "referral.accepted",
+        "referral.in_progress",
+    ]

@@ -108,12 +108,14 @@ class Relay:
         async with self.sessions() as session, session.begin():
             query = (
                 select(DeliveryRow)
+                .join(EventRow, EventRow.id == DeliveryRow.event_id)
                 .where(DeliveryRow.status == DeliveryStatus.PENDING.value, DeliveryRow.next_attempt_at <= now)
-                .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+                # Due at the same moment, they go in the order the events happened.
+                .order_by(DeliveryRow.next_attempt_at, EventRow.position)
                 .limit(batch)
             )
             if session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+                query = query.with_for_update(skip_locked=True, of=DeliveryRow)
             due = list(await session.scalars(query))
             for delivery in due:
                 await self._attempt(session, delivery)
