@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from app.adapters.db.tables import ReferralRow
 from app.bootstrap import Container
 from app.domain.services.referrals import expire_overdue
 from tests.builders import JAN, KACPER, MARIA, person_body
@@ -312,3 +315,24 @@ async def test_inbox_filters_by_status_and_overdue(client: httpx.AsyncClient, op
     assert [r["status"] for r in only_sent] == ["sent"]
     assert overdue == []
     assert all(r["overdue"] is False for r in only_sent)
+
+
+async def test_a_referral_past_its_deadline_is_flagged_overdue_until_answered(
+    client: httpx.AsyncClient, container: Container, ops: Party, pup: Party
+) -> None:
+    referral = (await refer(client, ops, pup, await client_of(client, ops))).json()
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    async with container.engine.begin() as connection:
+        await connection.execute(
+            update(ReferralRow).where(ReferralRow.id == UUID(referral["id"])).values(respond_by=yesterday)
+        )
+
+    overdue = (await client.get("/v1/referrals", params={"overdue": "true"}, headers=pup.headers())).json()["items"]
+    assert [(r["id"], r["overdue"]) for r in overdue] == [(referral["id"], True)]
+
+    await step(client, pup, overdue[0], "receive")
+    answered = await step(
+        client, pup, (await client.get(f"/v1/referrals/{referral['id']}", headers=pup.headers())).json(), "accept"
+    )
+    assert answered["overdue"] is False
+    assert (await client.get("/v1/referrals", params={"overdue": "true"}, headers=pup.headers())).json()["items"] == []
