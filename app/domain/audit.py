@@ -23,6 +23,7 @@ class SubjectType(StrEnum):
     FAMILY = "family"
     ENROLLMENT = "enrollment"
     REFERRAL = "referral"
+    CONTRACT = "contract"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,6 +14,13 @@ ReferralId = NewType("ReferralId", UUID)
 EventId = NewType("EventId", UUID)
 SubscriptionId = NewType("SubscriptionId", UUID)
 DeliveryId = NewType("DeliveryId", UUID)
+PartnershipId = NewType("PartnershipId", UUID)
+DiagnosisId = NewType("DiagnosisId", UUID)
+ContractId = NewType("ContractId", UUID)
+ContractActionId = NewType("ContractActionId", UUID)
+HoursRecordId = NewType("HoursRecordId", UUID)
+BenefitId = NewType("BenefitId", UUID)
+OutcomeRecordId = NewType("OutcomeRecordId", UUID)
 
 
 def new_id() -> UUID:

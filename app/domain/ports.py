@@ -10,12 +10,28 @@ from typing import Protocol, Self
 
 from app.domain.audit import AuditRecord
 from app.domain.clients import ApiClient
+from app.domain.contracts import Contract
 from app.domain.deliveries import Delivery
+from app.domain.delivery_records import Benefit, HoursRecord, OutcomeRecord
+from app.domain.diagnoses import Diagnosis
 from app.domain.events import DomainEvent, PublishedEvent
 from app.domain.families import Family
-from app.domain.ids import DeliveryId, FamilyId, InstitutionId, PersonId, ReferralId, SubscriptionId, WorkerId
+from app.domain.ids import (
+    ContractId,
+    DeliveryId,
+    FamilyId,
+    HoursRecordId,
+    InstitutionId,
+    PartnershipId,
+    PersonId,
+    ReferralId,
+    SubscriptionId,
+    WorkerId,
+)
 from app.domain.institutions import Institution, Worker
+from app.domain.monitoring import MonitoringReport
 from app.domain.pagination import Page, PageRequest
+from app.domain.partnerships import Partnership
 from app.domain.persons import Enrollment, Person
 from app.domain.referrals import Referral, ReferralStatus
 from app.domain.values import IdentityDocument, Pesel
@@ -205,6 +221,71 @@ class DeliveryLog(Protocol):
         """Queue a delivery again; False when there is no such delivery."""
 
 
+class PartnershipRepository(Protocol):
+    async def add(self, partnership: Partnership) -> None:
+        """Store a new partnership."""
+
+    async def get(self, partnership_id: PartnershipId) -> Partnership | None:
+        """The partnership with its teams, or None."""
+
+
+class DiagnosisRepository(Protocol):
+    async def add(self, diagnosis: Diagnosis) -> None:
+        """Add a diagnosis; earlier ones stay."""
+
+    async def for_families(self, family_ids: Sequence[FamilyId]) -> list[Diagnosis]:
+        """Every diagnosis of these families, oldest first."""
+
+
+class ContractRepository(Protocol):
+    async def add(self, contract: Contract) -> None:
+        """Store a new contract."""
+
+    async def get(self, contract_id: ContractId) -> Contract | None:
+        """The contract with its versions, signatures and reviews, or None."""
+
+    async def update(self, contract: Contract, *, expected_version: int) -> None:
+        """Save changes; raises StaleVersion when someone else saved first."""
+
+    async def for_families(self, family_ids: Sequence[FamilyId], institution_id: InstitutionId) -> list[Contract]:
+        """Contracts of these families that the institution may see."""
+
+
+class DeliveryRecords(Protocol):
+    async def add_hours(self, record: HoursRecord) -> None:
+        """Record specialist hours."""
+
+    async def get_hours(self, record_id: HoursRecordId) -> HoursRecord | None:
+        """One hours record, or None."""
+
+    async def supersede_hours(self, record_id: HoursRecordId, by: HoursRecordId) -> bool:
+        """Mark a record as corrected by another; False when it was already superseded."""
+
+    async def add_benefit(self, benefit: Benefit) -> None:
+        """Record a cash benefit."""
+
+    async def add_outcome(self, outcome: OutcomeRecord) -> None:
+        """Record an outcome."""
+
+    async def hours_for(
+        self, person_ids: Sequence[PersonId], family_ids: Sequence[FamilyId], institution_id: InstitutionId
+    ) -> list[HoursRecord]:
+        """Hours an institution recorded for these persons or families, corrections included."""
+
+    async def benefits_for(self, person_ids: Sequence[PersonId], institution_id: InstitutionId) -> list[Benefit]:
+        """Benefits an institution paid to these persons."""
+
+    async def outcomes_for(self, person_ids: Sequence[PersonId], institution_id: InstitutionId) -> list[OutcomeRecord]:
+        """Outcomes an institution recorded for these persons."""
+
+
+class MonitoringQueries(Protocol):
+    async def report(
+        self, partnership: Partnership, period_from: date, period_to: date, today: date
+    ) -> MonitoringReport:
+        """The figures, computed by the database."""
+
+
 class AuditLog(Protocol):
     async def record(self, record: AuditRecord) -> None:
         """Append one record in the current transaction."""
@@ -234,6 +315,11 @@ class UnitOfWork(Protocol):
     feed: EventFeed
     subscriptions: SubscriptionRepository
     deliveries: DeliveryLog
+    partnerships: PartnershipRepository
+    diagnoses: DiagnosisRepository
+    contracts: ContractRepository
+    records: DeliveryRecords
+    monitoring: MonitoringQueries
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

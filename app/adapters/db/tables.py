@@ -312,4 +312,7 @@ class AttemptRow(SQLModel, table=True):
     duration_ms: int
 
 
+# The work with families keeps its tables in their own module; importing it registers them.
+from app.adapters.db import family_work_tables  # noqa: E402, F401
+
 metadata = SQLModel.metadata

@@ -8,6 +8,13 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.adapters.db.event_store import SqlDeliveryLog, SqlEventFeed, SqlOutbox, SqlSubscriptionRepository
+from app.adapters.db.family_work_repository import (
+    SqlContractRepository,
+    SqlDeliveryRecords,
+    SqlDiagnosisRepository,
+    SqlPartnershipRepository,
+)
+from app.adapters.db.monitoring_queries import SqlMonitoringQueries
 from app.adapters.db.referral_repository import SqlReferralRepository
 from app.adapters.db.repositories import (
     SqlApiClientRepository,
@@ -21,12 +28,17 @@ from app.adapters.db.repositories import (
 from app.domain.ports import (
     ApiClientRepository,
     AuditLog,
+    ContractRepository,
     DeliveryLog,
+    DeliveryRecords,
+    DiagnosisRepository,
     EnrollmentRepository,
     EventFeed,
     FamilyRepository,
     InstitutionRepository,
+    MonitoringQueries,
     Outbox,
+    PartnershipRepository,
     PersonRepository,
     ReferralRepository,
     SubscriptionRepository,
@@ -47,6 +59,11 @@ class SqlUnitOfWork:
     feed: EventFeed
     subscriptions: SubscriptionRepository
     deliveries: DeliveryLog
+    partnerships: PartnershipRepository
+    diagnoses: DiagnosisRepository
+    contracts: ContractRepository
+    records: DeliveryRecords
+    monitoring: MonitoringQueries
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -65,6 +82,11 @@ class SqlUnitOfWork:
         self.feed = SqlEventFeed(self.session)
         self.subscriptions = SqlSubscriptionRepository(self.session)
         self.deliveries = SqlDeliveryLog(self.session)
+        self.partnerships = SqlPartnershipRepository(self.session)
+        self.diagnoses = SqlDiagnosisRepository(self.session)
+        self.contracts = SqlContractRepository(self.session)
+        self.records = SqlDeliveryRecords(self.session)
+        self.monitoring = SqlMonitoringQueries(self.session)
         return self
 
     async def __aexit__(
