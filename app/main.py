@@ -13,7 +13,7 @@ from app.api.graphql.context import graph_context
 from app.api.graphql.schema import build_schema
 from app.api.middleware import RequestContextMiddleware
 from app.api.openapi import install_openapi
-from app.api.rest import events, families, institutions, meta, oauth, persons, referrals
+from app.api.rest import events, families, family_work, institutions, meta, oauth, persons, referrals
 from app.bootstrap import Container, bootstrap
 from app.config import Settings
 from app.logs import configure_logging
@@ -56,6 +56,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             {"name": "institutions", "description": "OPS, PUP, NGO... with REGON, NIP and TERYT."},
             {"name": "workers", "description": "Who is the person's worker."},
             {"name": "referrals", "description": "Referrals between institutions, answered by actions."},
+            {
+                "name": "partnerships",
+                "description": "Local partnerships with their coordinating (PZKW) and mobile (MGI) teams.",
+            },
+            {"name": "contracts", "description": "Tri-party family contracts, social contracts and support plans."},
+            {"name": "deliveries", "description": "Specialist hours, cash benefits and outcomes."},
+            {"name": "reports", "description": "Monitoring figures for the coordinating team."},
             {"name": "events", "description": "The change feed of your institution's records."},
             {"name": "webhooks", "description": "Signed deliveries of the change feed, retried and replayable."},
             {"name": "code-lists", "description": "Code lists with validity and legal basis."},
@@ -67,7 +74,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.state.container = container
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
-    for module in (meta, oauth, institutions, persons, families, referrals, events):
+    for module in (meta, oauth, institutions, persons, families, family_work, referrals, events):
         app.include_router(module.router)
     graphql = GraphQLRouter(
         build_schema(settings), context_getter=graph_context, graphql_ide=None, include_in_schema=False

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -184,3 +185,41 @@ def ngo(parties: dict[str, Party]) -> Party:
 @pytest.fixture
 def other_ops(parties: dict[str, Party]) -> Party:
     return parties["other_ops"]
+
+
+@pytest.fixture
+async def pcpr(container: Container) -> Party:
+    institution = await institution_use.register_institution(
+        container.ctx, None, institution_use.InstitutionData(type="PCPR", name="PCPR w Bartoszycach", teryt="2802")
+    )
+    worker = await institution_use.add_worker(
+        container.ctx,
+        None,
+        institution_use.NewWorker(
+            institution_id=institution.id, first_name="Katarzyna", last_name="Koordynatorka", role="OTHER"
+        ),
+    )
+    return Party(key="pcpr", id=institution.id, worker_id=worker.id, container=container)
+
+
+@pytest.fixture
+async def partnership(
+    client: httpx.AsyncClient, pcpr: Party, ops: Party, pup: Party, ngo: Party, other_ops: Party
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/partnerships",
+        headers=pcpr.headers(),
+        json={
+            "name": "Partnerstwo Powiatu Bartoszyckiego",
+            "teryt": "2802",
+            "members": [str(p.id) for p in (pcpr, ops, pup, ngo, other_ops)],
+            "coordinating_team": [
+                {"worker_id": str(pcpr.worker_id), "institution_id": str(pcpr.id)},
+                {"worker_id": str(pup.worker_id), "institution_id": str(pup.id)},
+            ],
+            "mobile_team": [{"worker_id": str(ops.worker_id), "institution_id": str(ops.id)}],
+        },
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body

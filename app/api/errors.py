@@ -13,8 +13,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.adapters.auth.tokens import InvalidToken
 from app.api.problems import FieldProblem, problem_response
 from app.domain.caller import MissingScope
-from app.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, StaleVersion
-from app.domain.referrals import TransitionNotAllowed
+from app.domain.errors import (
+    ActionNotAllowed,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+)
 
 log = logging.getLogger("spojnia.errors")
 
@@ -64,7 +71,7 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, MissingScope):
         headers = {"WWW-Authenticate": 'Bearer error="insufficient_scope"'}
     # A refused transition names what may be done instead, so a program can act on it.
-    extra = {"allowed_actions": [a.value for a in error.allowed]} if isinstance(error, TransitionNotAllowed) else None
+    extra = {"allowed_actions": list(error.allowed)} if isinstance(error, ActionNotAllowed) else None
     return problem_response(
         problem_slug(error), error.detail, request_id=_request_id(request), errors=errors, headers=headers, extra=extra
     )

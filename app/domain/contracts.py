@@ -3,12 +3,11 @@ individual support plan. One table of action -> (from, to) rules; versions are k
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
-from app.domain.errors import Conflict, FieldError, InvalidInput, PermissionDenied
+from app.domain.errors import ActionNotAllowed, Conflict, FieldError, InvalidInput, PermissionDenied
 from app.domain.ids import ContractActionId, ContractId, FamilyId, InstitutionId, PartnershipId, PersonId, WorkerId
 from app.domain.referrals import RequestedInstrument
 
@@ -59,10 +58,8 @@ STEPS: dict[ContractStep, tuple[tuple[ContractStatus, ...], ContractStatus | Non
 FAMILY = "FAMILY"  # the responsible party of an action the family itself carries out
 
 
-class StepNotAllowed(Conflict):
-    def __init__(self, detail: str, allowed: Sequence[ContractStep]) -> None:
-        super().__init__(detail)
-        self.allowed = tuple(allowed)
+class StepNotAllowed(ActionNotAllowed):
+    """A contract step not allowed in its status; `allowed` names the ones that are."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -48,3 +48,11 @@ class StaleVersion(DomainError):
 
 class DuplicateRecord(Conflict):
     """A unique identity (a PESEL, an open enrollment) is already held: a concurrent writer won."""
+
+
+class ActionNotAllowed(Conflict):
+    """An action (of a referral, a step of a contract) not allowed in the record's current state."""
+
+    def __init__(self, detail: str, allowed: Sequence[str]) -> None:
+        super().__init__(detail)
+        self.allowed = tuple(str(a) for a in allowed)

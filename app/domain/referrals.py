@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from app.domain.errors import Conflict, FieldError, InvalidInput, PermissionDenied
+from app.domain.errors import ActionNotAllowed, FieldError, InvalidInput, PermissionDenied
 from app.domain.ids import FamilyId, InstitutionId, PersonId, ReferralId, WorkerId
 
 
@@ -75,10 +75,8 @@ RULES: dict[Action, tuple[Party, tuple[ReferralStatus, ...], ReferralStatus]] = 
 TERMINAL = frozenset({S.REJECTED, S.COMPLETED, S.FAILED, S.CANCELLED, S.EXPIRED})
 
 
-class TransitionNotAllowed(Conflict):
-    def __init__(self, detail: str, allowed: Sequence[Action]) -> None:
-        super().__init__(detail)
-        self.allowed = tuple(allowed)
+class TransitionNotAllowed(ActionNotAllowed):
+    """A referral action not allowed in its status; `allowed` names the ones that are."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,6 +166,8 @@ class Referral:
         note: str | None = None,
     ) -> StatusChange:
         """Moves the referral; `by` None is the system (the deadline job)."""
+        if action not in RULES:
+            raise TransitionNotAllowed(f"'{action.value}' is not an action on a referral", [])
         who, sources, target = RULES[action]
         party = Party.SYSTEM if by is None else self.party_of(by)
         if party != who:

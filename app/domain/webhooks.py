@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import ipaddress
 import random
+import re
 import secrets
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fnmatch import fnmatch
@@ -46,10 +48,18 @@ def _bad(message: str) -> InvalidInput:
 
 
 def is_private_address(host: str) -> bool:
+    name = host.strip("[]").rstrip(".").lower()
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
+        address = ipaddress.ip_address(name)
     except ValueError:
-        return host.lower() in {"localhost", "localhost.localdomain"} or host.lower().endswith(".localhost")
+        if re.fullmatch(r"[0-9a-fx.]+", name):
+            # Resolvers also read 127.1, 2130706433, 0x7f000001 and 0177.0.0.1 as IPv4 addresses.
+            try:
+                address = ipaddress.IPv4Address(socket.inet_aton(name))
+            except OSError:
+                return False
+        else:
+            return name in {"localhost", "localhost.localdomain"} or name.endswith(".localhost")
     return not address.is_global
 
 

@@ -9,8 +9,7 @@ from graphql import GraphQLError
 
 from app.api.errors import problem_slug
 from app.api.problems import PROBLEM_TYPES
-from app.domain.errors import DomainError, InvalidInput, StaleVersion
-from app.domain.referrals import TransitionNotAllowed
+from app.domain.errors import ActionNotAllowed, DomainError, InvalidInput, StaleVersion
 
 T = TypeVar("T")
 
@@ -25,6 +24,6 @@ async def domain_call(awaitable: Awaitable[T]) -> T:
             extensions["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
         if isinstance(error, StaleVersion):
             extensions["current_version"] = error.current_version
-        if isinstance(error, TransitionNotAllowed):
-            extensions["allowed_actions"] = [a.value for a in error.allowed]
+        if isinstance(error, ActionNotAllowed):
+            extensions["allowed_actions"] = list(error.allowed)
         raise GraphQLError(error.detail, extensions=extensions) from None

@@ -114,6 +114,14 @@ class Referral:
             for h in self.view.referral.history
         ]
 
+    @strawberry.field(description="Code of ReferralRejectionReason when rejected (FORWARDED when forwarded).")
+    def rejection_reason(self) -> str | None:
+        return self.view.referral.rejection_reason
+
+    @strawberry.field(description="Code of ReferralFailureReason when failed.")
+    def failure_reason(self) -> str | None:
+        return self.view.referral.failure_reason
+
     @strawberry.field
     def forwarded_to(self) -> UUID | None:
         return self.view.referral.forwarded_to

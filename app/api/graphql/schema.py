@@ -15,6 +15,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from app.api.deps import encode_cursor, page_request
 from app.api.graphql.context import GraphContext
@@ -172,8 +173,17 @@ def _unexpected(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
 
 
+class QuietSchema(strawberry.Schema):
+    """Domain errors are answers, not faults: only unexpected errors reach the error log."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        unexpected = [e for e in errors if _unexpected(e)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    return QuietSchema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(auto_camel_case=False),

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import strawberry
 
+from app.api.graphql import family_work as fw
 from app.api.graphql.referrals import Referral
 from app.domain.institutions import Worker as WorkerModel
 from app.domain.services.views import EnrollmentView, FamilyView, MemberView, PersonView
@@ -98,7 +99,8 @@ class Person:
         return [Enrollment.of(e) for e in self.view.enrollments]
 
     @strawberry.field(description="Referrals about the person that the caller's institution sent, received or follows.")
-    async def referrals(self, info: strawberry.Info[GraphContext, None]) -> list[Referral]:
+    async def referrals(self, info: strawberry.Info[GraphContext, None]) -> list[Referral] | None:
+        # Nullable: without referrals:read this field errs alone and the person still comes.
         return [Referral(view=v) for v in await info.context.referral_loader.load(self.view.person.id)]
 
     @strawberry.field(description="Families the person currently belongs to and the caller may see.")
@@ -156,8 +158,31 @@ class Family:
     def version(self) -> int:
         return self.view.family.version
 
+    @strawberry.field(description="The latest diagnosis: the one the family's programme rests on.")
+    async def current_diagnosis(self, info: strawberry.Info[GraphContext, None]) -> fw.Diagnosis | None:
+        found = await info.context.diagnosis_loader.load(self.view.family.id)
+        return fw.Diagnosis.of(found[-1]) if found else None
+
+    @strawberry.field(description="Every diagnosis, oldest first.")
+    async def diagnoses(self, info: strawberry.Info[GraphContext, None]) -> list[fw.Diagnosis]:
+        return [fw.Diagnosis.of(d) for d in await info.context.diagnosis_loader.load(self.view.family.id)]
+
+    @strawberry.field(description="Contracts of the family to which the caller's institution is a party.")
+    async def contracts(self, info: strawberry.Info[GraphContext, None]) -> list[fw.Contract] | None:
+        return [fw.Contract.of(c) for c in await info.context.contract_loader.load(self.view.family.id)]
+
+    @strawberry.field
+    async def delivery_record(self, info: strawberry.Info[GraphContext, None]) -> fw.DeliveryRecord:
+        members = tuple(m.person.person.id for m in self.view.members)
+        record = await info.context.record_loader.load((self.view.family.id, members))
+        return fw.DeliveryRecord(
+            hours=[fw.Hours.of(h) for h in record.hours],
+            benefits=[fw.Benefit.of(b) for b in record.benefits],
+            outcomes=[fw.Outcome.of(o) for o in record.outcomes],
+        )
+
     @strawberry.field(description="Referrals about the family's current members that the caller may see.")
-    async def referrals(self, info: strawberry.Info[GraphContext, None]) -> list[Referral]:
+    async def referrals(self, info: strawberry.Info[GraphContext, None]) -> list[Referral] | None:
         ids = [m.person.person.id for m in self.view.members if m.membership.current]
         seen: dict[object, Referral] = {}
         for views in await info.context.referral_loader.load_many(ids):

@@ -114,3 +114,11 @@ async def list_diagnoses(ctx: UseCaseContext, caller: Caller, family_id: FamilyI
         await audit(uow, ctx, caller, AuditAction.READ, SubjectType.FAMILY, [family_id])
         await uow.commit()
     return found
+
+
+async def diagnoses_of_families(ctx: UseCaseContext, caller: Caller, family_ids: Sequence[FamilyId]) -> list[Diagnosis]:
+    """For a family's graph: diagnoses of the families the caller may see, in one query."""
+    caller.require(Scope.FAMILIES_READ)
+    async with ctx.uow() as uow:
+        visible = await uow.families.visible_among(family_ids, caller.institution_id)
+        return await uow.diagnoses.for_families(sorted(visible, key=str))
