@@ -9,6 +9,7 @@ from datetime import date
 from uuid import UUID
 
 from app.bootstrap import Container
+from app.demo_family_work import seed_family_work
 from app.domain.caller import ALL_SCOPES, Caller
 from app.domain.ids import InstitutionId, PersonId, WorkerId
 from app.domain.services import families, institutions, persons
@@ -189,7 +190,7 @@ async def seed(app: Container) -> bool:
                     ),
                 ),
             )
-    await families.create_family(
+    nowak_family = await families.create_family(
         ctx, as_ops, families.CreateFamily(name="Rodzina Nowaków", teryt="2802011", members=members)
     )
     # A person without PESEL: a foreigner registered with a passport.
@@ -204,6 +205,7 @@ async def seed(app: Container) -> bool:
             enrollment=persons.EnrollmentDetails(status="SOCIAL_WORK_CLIENT", worker_id=workers["ops"][1]),
         ),
     )
+    await seed_family_work(ctx, {d.key: d.id for d in DEMO}, workers, nowak_family)
     return True
 
 

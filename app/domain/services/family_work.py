@@ -33,7 +33,9 @@ class NewDiagnosis:
     areas: Sequence[AreaAssessment]
 
 
-async def create_partnership(ctx: UseCaseContext, caller: Caller | None, cmd: NewPartnership) -> Partnership:
+async def create_partnership(
+    ctx: UseCaseContext, caller: Caller | None, cmd: NewPartnership, partnership_id: PartnershipId | None = None
+) -> Partnership:
     """`caller` None is the command line acting as the operator."""
     if caller is not None:
         caller.require(Scope.ADMIN)
@@ -50,7 +52,7 @@ async def create_partnership(ctx: UseCaseContext, caller: Caller | None, cmd: Ne
                 "a team member is not that institution's worker", [FieldError("coordinating_team", "unknown worker")]
             )
         partnership = Partnership(
-            id=PartnershipId(new_id()),
+            id=partnership_id or PartnershipId(new_id()),
             name=clean_text(cmd.name, field="name", max_length=300),
             teryt=Teryt.parse(cmd.teryt),
             members=members,
