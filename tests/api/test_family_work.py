@@ -414,3 +414,42 @@ async def test_a_contract_outside_the_partnership_or_without_a_labour_office_is_
     assert response.json()["errors"][0]["field"] == "institutions"
     stranger_signs = tri_party(partnership, nowak, ops, pup, [await register(client, ops, MARIA, "Maria")], [jan])
     assert (await client.post("/v1/contracts", headers=ops.headers(), json=stranger_signs)).status_code == 422
+
+
+async def test_a_contract_action_for_another_institution_becomes_a_linked_referral(
+    client: httpx.AsyncClient, partnership: dict[str, Any], ops: Party, pup: Party, ngo: Party
+) -> None:
+    jan, maria = await register(client, ops, JAN, "Jan"), await register(client, ops, MARIA, "Maria")
+    nowak = await family(client, ops, "Nowakowie", [(jan, "PARENT"), (maria, "PARENT")])
+    contract = (
+        await client.post(
+            "/v1/contracts", headers=acting(ops), json=tri_party(partnership, nowak, ops, pup, [jan], [jan, maria])
+        )
+    ).json()
+    guidance = contract["terms"]["actions"][0]
+
+    response = await client.post(
+        f"/v1/contracts/{contract['id']}/actions/{guidance['id']}/referral",
+        headers=ops.headers(),
+        json={"receiver_id": str(pup.id), "reason": "UNEMPLOYMENT"},
+    )
+
+    assert response.status_code == 201, response.text
+    referral = response.json()
+    assert referral["contract_action_ref"] == f"{contract['id']}/{guidance['id']}"
+    assert [s["person_id"] for s in referral["subjects"]] == [jan]
+    assert referral["instrument"] == {"code_list": "LabourMarketInstrument", "code": "CAREER_GUIDANCE"}
+    assert referral["status"] == "sent"
+    no_instrument = contract["terms"]["actions"][2]
+    refused = await client.post(
+        f"/v1/contracts/{contract['id']}/actions/{no_instrument['id']}/referral",
+        headers=ops.headers(),
+        json={"receiver_id": str(ngo.id), "reason": "OTHER"},
+    )
+    assert refused.status_code == 422
+    stranger = await client.post(
+        f"/v1/contracts/{contract['id']}/actions/{guidance['id']}/referral",
+        headers=ngo.headers(),
+        json={"receiver_id": str(pup.id), "reason": "OTHER"},
+    )
+    assert stranger.status_code == 404

@@ -31,10 +31,12 @@ from app.api.rest.family_work_schemas import (
     OutcomeOut,
     PartnershipIn,
     PartnershipOut,
+    ReferFromActionIn,
     StepIn,
     TeamMemberBody,
     TermsBody,
 )
+from app.api.rest.referral_schemas import ReferralOut
 from app.api.rest.responses import json_body
 from app.domain.caller import Caller, Scope
 from app.domain.contracts import ContractStep
@@ -432,3 +434,35 @@ async def monitoring(
             headers={"Content-Disposition": 'attachment; filename="monitoring.csv"'},
         )
     return JSONResponse(report.model_dump(mode="json"))
+
+
+@router.post(
+    "/v1/contracts/{contract_id}/actions/{action_id}/referral",
+    operation_id="referFromContractAction",
+    status_code=201,
+    response_model=ReferralOut,
+    tags=["contracts"],
+    summary="Send a referral for an action of the contract (the action's members, instrument and a link back)",
+    responses=problem_responses(*AUTH_PROBLEMS, "not-found"),
+)
+async def refer_from_action(
+    contract_id: UUID,
+    action_id: UUID,
+    body: ReferFromActionIn,
+    ctx: ContextDep,
+    caller: Caller = caller_with(Scope.REFERRALS_WRITE),
+) -> Response:
+    view = await contract_use.refer_from_action(
+        ctx,
+        caller,
+        contract_use.ReferFromAction(
+            contract_id=ContractId(contract_id),
+            action_id=ContractActionId(action_id),
+            receiver_id=InstitutionId(body.receiver_id),
+            reason=body.reason,
+            justification=body.justification,
+        ),
+    )
+    return json_body(
+        ReferralOut.of(view), status=201, version=view.referral.version, location=f"/v1/referrals/{view.referral.id}"
+    )

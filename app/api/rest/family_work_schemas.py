@@ -413,3 +413,9 @@ class MonitoringOut(BaseModel):
             ("referrals", "share_answered_on_time", str(self.share_answered_on_time or "")),
         ]
         return rows
+
+
+class ReferFromActionIn(Strict):
+    receiver_id: UUID = Field(description="The institution asked to carry out the action.")
+    reason: Code = Field(description="Code of ReasonForAssistance.", examples=["UNEMPLOYMENT"])
+    justification: Text = ""

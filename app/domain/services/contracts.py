@@ -30,7 +30,7 @@ from app.domain.partnerships import Partnership
 from app.domain.ports import UnitOfWork
 from app.domain.referrals import RequestedInstrument
 from app.domain.services.context import UseCaseContext, audit
-from app.domain.services.referrals import INSTRUMENT_LISTS
+from app.domain.services.referrals import INSTRUMENT_LISTS, CreateReferral, ReferralView, create_referral
 from app.domain.values import clean_text
 
 
@@ -289,3 +289,40 @@ def _uuid(raw: str) -> PersonId:
         raise InvalidInput(
             "signer is 'institution' or a person id", [FieldError("signer", "not a person id")]
         ) from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferFromAction:
+    contract_id: ContractId
+    action_id: ContractActionId
+    receiver_id: InstitutionId
+    reason: str
+    justification: str = ""
+
+
+async def refer_from_action(ctx: UseCaseContext, caller: Caller, cmd: ReferFromAction) -> ReferralView:
+    """An action that calls for another institution becomes a referral linked to it."""
+    caller.require(Scope.CONTRACTS_READ)
+    async with ctx.uow() as uow:
+        contract, _ = await _visible(uow, caller, cmd.contract_id)
+    action = next((a for a in contract.terms.actions if a.id == cmd.action_id), None)
+    if action is None:
+        raise NotFound("no such action in the contract's current version")
+    if action.instrument is None:
+        raise InvalidInput("the action names no instrument to ask for", [FieldError("action_id", "no instrument")])
+    about_family = contract.family_id is not None
+    return await create_referral(
+        ctx,
+        caller,
+        CreateReferral(
+            receiver_id=cmd.receiver_id,
+            person_id=None if about_family else contract.person_id,
+            family_id=contract.family_id,
+            member_ids=list(action.member_ids) if about_family else (),
+            reason=cmd.reason,
+            instrument=action.instrument,
+            justification=cmd.justification or action.description,
+            contract_action_ref=f"{contract.id}/{action.id}",
+            send=True,
+        ),
+    )
