@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -336,3 +339,25 @@ async def test_a_referral_past_its_deadline_is_flagged_overdue_until_answered(
     )
     assert answered["overdue"] is False
     assert (await client.get("/v1/referrals", params={"overdue": "true"}, headers=pup.headers())).json()["items"] == []
+
+
+async def test_the_jobs_command_expires_what_is_past_its_deadline(
+    client: httpx.AsyncClient, container: Container, settings: Any, ops: Party, pup: Party
+) -> None:
+    referral = (await refer(client, ops, pup, await client_of(client, ops))).json()
+    async with container.engine.begin() as connection:
+        await connection.execute(
+            update(ReferralRow)
+            .where(ReferralRow.id == UUID(referral["id"]))
+            .values(respond_by=datetime(2026, 1, 1, tzinfo=UTC).date())
+        )
+    env = os.environ | {"SPOJNIA_DATABASE_URL": settings.database_url, "SPOJNIA_LOCAL_ISSUER__ENABLED": "false"}
+
+    job = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.cli", "jobs", "--once", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await asyncio.wait_for(job.communicate(), timeout=60)
+
+    assert job.returncode == 0
+    assert b"expired 1 unanswered referrals" in output
+    assert (await client.get(f"/v1/referrals/{referral['id']}", headers=ops.headers())).json()["status"] == "expired"
