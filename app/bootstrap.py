@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.adapters.auth.tokens import LocalTokenIssuer, RemoteJwks, TokenVerifier
+from app.adapters.db.directory_repository import SqlDirectoryStore
 from app.adapters.db.engine import make_engine, make_session_factory
 from app.adapters.db.idempotency import SqlIdempotencyStore
 from app.adapters.db.unit_of_work import SqlUnitOfWorkFactory
@@ -17,6 +18,7 @@ from app.domain.clock import SystemClock
 from app.domain.code_lists import default_code_lists
 from app.domain.ports import Clock
 from app.domain.services.context import Policies, UseCaseContext
+from app.domain.services.directory import DirectoryStore
 from app.domain.webhooks import RetryPolicy, UrlPolicy
 
 
@@ -30,6 +32,7 @@ class Container:
     idempotency: SqlIdempotencyStore
     http: httpx.AsyncClient
     relay: Relay
+    directory: DirectoryStore
     url_policy: UrlPolicy
 
     async def aclose(self) -> None:
@@ -67,6 +70,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             allow_private_targets=settings.webhook_insecure_allowed(),
             timeout_seconds=settings.webhooks.timeout_seconds,
         ),
+        directory=SqlDirectoryStore(sessions),
         url_policy=UrlPolicy(
             allow_insecure=settings.webhook_insecure_allowed(), allowed_hosts=tuple(settings.webhooks.allowed_hosts)
         ),

@@ -58,6 +58,10 @@ def cmd_seed_demo(_: argparse.Namespace) -> None:
 
     async def work(app: Container) -> None:
         created = await demo.seed(app)
+        from app import directory_demo
+
+        if await directory_demo.seed_directory(app):
+            print(f"demo directory loaded: {len(directory_demo.SERVICES)} services, search them at /informator")
         print("demo county loaded" if created else "demo county already present")
         for institution in demo.DEMO:
             print(f"\n# {institution.data.name} ({institution.key}), id {institution.id}")
@@ -180,6 +184,9 @@ def parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-api", help="write openapi.json and schema.graphql")
     export.add_argument("--out", default="openapi")
     export.set_defaults(run=cmd_export_api)
+    from app import directory_import
+
+    directory_import.add_commands(commands)  # spojnia directory import FILE [--skip-errors]
     return root
 
 

@@ -46,7 +46,7 @@ DEMO = [
         institutions.InstitutionData(
             type="MOPS",
             name="Miejski Ośrodek Pomocy Społecznej w Bartoszycach",
-            teryt="2802011",
+            teryt="2801011",
             regon="519384272",
             nip="2442725095",
             address=Address(street="ul. Kętrzyńska 1", postal_code="11-200", city="Bartoszyce"),
@@ -60,7 +60,7 @@ DEMO = [
         institutions.InstitutionData(
             type="PUP",
             name="Powiatowy Urząd Pracy w Bartoszycach",
-            teryt="2802",
+            teryt="2801",
             regon="270031617",
             nip="7111780022",
             address=Address(street="ul. Limanowskiego 9", postal_code="11-200", city="Bartoszyce"),
@@ -74,7 +74,7 @@ DEMO = [
         institutions.InstitutionData(
             type="NGO",
             name="Stowarzyszenie Razem dla Rodziny",
-            teryt="2802011",
+            teryt="2801011",
             regon="111523692",
             nip="9200967533",
             address=Address(street="ul. Bohaterów Monte Cassino 5", postal_code="11-200", city="Bartoszyce"),
@@ -88,7 +88,7 @@ DEMO = [
         institutions.InstitutionData(
             type="PCPR",
             name="Powiatowe Centrum Pomocy Rodzinie w Bartoszycach",
-            teryt="2802",
+            teryt="2801",
             regon="520391021",
             nip="3738782878",
             address=Address(street="ul. Grunwaldzka 2", postal_code="11-200", city="Bartoszyce"),
@@ -191,7 +191,7 @@ async def seed(app: Container) -> bool:
                 ),
             )
     nowak_family = await families.create_family(
-        ctx, as_ops, families.CreateFamily(name="Rodzina Nowaków", teryt="2802011", members=members)
+        ctx, as_ops, families.CreateFamily(name="Rodzina Nowaków", teryt="2801011", members=members)
     )
     # A person without PESEL: a foreigner registered with a passport.
     await persons.register_person(

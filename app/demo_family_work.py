@@ -41,7 +41,7 @@ async def seed_family_work(
         None,
         family_work.NewPartnership(
             name="Partnerstwo na rzecz rodzin Powiatu Bartoszyckiego",
-            teryt="2802",
+            teryt="2801",
             members=[ids["pcpr"], ids["ops"], ids["pup"], ids["ngo"]],
             coordinating_team=[
                 TeamMember(worker_id=workers["pcpr"][0], institution_id=ids["pcpr"]),
@@ -257,7 +257,7 @@ async def seed_family_work(
         ops,
         families.CreateFamily(
             name="Rodzina Wiśniewskich",
-            teryt="2802011",
+            teryt="2801011",
             members=[families.NewMember(person_id=p, role="PARENT") for p in wisniewski],
         ),
     )

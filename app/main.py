@@ -13,7 +13,8 @@ from app.api.graphql.context import graph_context
 from app.api.graphql.schema import build_schema
 from app.api.middleware import RequestContextMiddleware
 from app.api.openapi import install_openapi
-from app.api.rest import events, families, family_work, institutions, meta, oauth, persons, referrals
+from app.api.rest import directory, events, families, family_work, institutions, meta, oauth, persons, referrals
+from app.api.web import informator
 from app.bootstrap import Container, bootstrap
 from app.config import Settings
 from app.logs import configure_logging
@@ -65,6 +66,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             {"name": "reports", "description": "Monitoring figures for the coordinating team."},
             {"name": "events", "description": "The change feed of your institution's records."},
             {"name": "webhooks", "description": "Signed deliveries of the change feed, retried and replayable."},
+            {
+                "name": "directory",
+                "description": "The directory of services (informator): search and read without a token, "
+                "the Open Referral (HSDS 3) export, and your institution's own services. Public page: /informator.",
+            },
             {"name": "code-lists", "description": "Code lists with validity and legal basis."},
             {"name": "oauth", "description": "Tokens for registered clients."},
             {"name": "operations", "description": "Health, metrics, problem types."},
@@ -74,8 +80,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.state.container = container
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
-    for module in (meta, oauth, institutions, persons, families, family_work, referrals, events):
+    for module in (meta, oauth, institutions, persons, families, family_work, referrals, events, directory):
         app.include_router(module.router)
+    app.include_router(informator.router)  # the public HTML page; not part of the OpenAPI document
     graphql = GraphQLRouter(
         build_schema(settings), context_getter=graph_context, graphql_ide=None, include_in_schema=False
     )

@@ -139,10 +139,10 @@ class Party:
 
 
 INSTITUTIONS = {
-    "ops": ("MOPS", "MOPS w Bartoszycach", "2802011"),
-    "pup": ("PUP", "PUP w Bartoszycach", "2802"),
-    "ngo": ("NGO", "Stowarzyszenie Razem", "2802011"),
-    "other_ops": ("GOPS", "GOPS w Sępopolu", "2802053"),
+    "ops": ("MOPS", "MOPS w Bartoszycach", "2801011"),
+    "pup": ("PUP", "PUP w Bartoszycach", "2801"),
+    "ngo": ("NGO", "Stowarzyszenie Razem", "2801011"),
+    "other_ops": ("GOPS", "GOPS w Sępopolu", "2801063"),
 }
 
 
@@ -190,7 +190,7 @@ def other_ops(parties: dict[str, Party]) -> Party:
 @pytest.fixture
 async def pcpr(container: Container) -> Party:
     institution = await institution_use.register_institution(
-        container.ctx, None, institution_use.InstitutionData(type="PCPR", name="PCPR w Bartoszycach", teryt="2802")
+        container.ctx, None, institution_use.InstitutionData(type="PCPR", name="PCPR w Bartoszycach", teryt="2801")
     )
     worker = await institution_use.add_worker(
         container.ctx,
@@ -211,7 +211,7 @@ async def partnership(
         headers=pcpr.headers(),
         json={
             "name": "Partnerstwo Powiatu Bartoszyckiego",
-            "teryt": "2802",
+            "teryt": "2801",
             "members": [str(p.id) for p in (pcpr, ops, pup, ngo, other_ops)],
             "coordinating_team": [
                 {"worker_id": str(pcpr.worker_id), "institution_id": str(pcpr.id)},

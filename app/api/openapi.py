@@ -19,7 +19,7 @@ from pydantic.json_schema import models_json_schema
 from app.api.problems import AUTH_PROBLEMS, Problem, problem_responses
 
 SECURITY_SCHEME = "oauth2"
-PUBLIC_PREFIXES = ("/health/", "/metrics", "/oauth/", "/v1/code-lists", "/problems/")
+PUBLIC_PREFIXES = ("/health/", "/metrics", "/oauth/", "/v1/code-lists", "/problems/", "/v1/services")
 """Paths answered without a token: probes, metrics, token issuance, code lists and problem types."""
 
 _REF_PREFIX = "#/components/schemas/"

@@ -14,6 +14,7 @@ from app.domain.contracts import Contract
 from app.domain.deliveries import Delivery
 from app.domain.delivery_records import Benefit, HoursRecord, OutcomeRecord
 from app.domain.diagnoses import Diagnosis
+from app.domain.directory import ServiceRepository
 from app.domain.events import DomainEvent, PublishedEvent
 from app.domain.families import Family
 from app.domain.ids import (
@@ -320,6 +321,7 @@ class UnitOfWork(Protocol):
     contracts: ContractRepository
     records: DeliveryRecords
     monitoring: MonitoringQueries
+    services: ServiceRepository
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

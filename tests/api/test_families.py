@@ -30,7 +30,7 @@ async def nowak_family(client: httpx.AsyncClient, ops: Party) -> httpx.Response:
         headers=ops.headers(),
         json={
             "name": "Rodzina Nowaków",
-            "teryt": "2802011",
+            "teryt": "2801011",
             "members": [
                 {"person_id": jan, "role": "PARENT"},
                 {"person_id": maria, "role": "PARENT"},
@@ -56,7 +56,7 @@ async def test_a_family_is_created_with_members_and_read_back(client: httpx.Asyn
     read = await client.get(created.headers["location"], headers=ops.headers())
     assert read.status_code == 200
     assert sorted(members(read.json())) == [("Jan", "PARENT"), ("Kacper", "CHILD"), ("Maria", "PARENT")]
-    assert read.json()["teryt"] == "2802011"
+    assert read.json()["teryt"] == "2801011"
 
 
 async def test_changing_a_role_ends_the_old_membership_and_keeps_it_in_history(

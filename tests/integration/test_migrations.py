@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
+from app.adapters.db.directory_tables import include_name
 from app.adapters.db.migrate import downgrade, upgrade
 from app.adapters.db.tables import metadata
 from app.bootstrap import Container
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.sqlite
 
 
 def _differences(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": include_name})
     return list(compare_metadata(context, metadata))
 
 

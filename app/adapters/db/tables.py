@@ -316,3 +316,6 @@ class AttemptRow(SQLModel, table=True):
 from app.adapters.db import family_work_tables  # noqa: E402, F401
 
 metadata = SQLModel.metadata
+
+# The directory's tables live in their own module; importing it registers them on this metadata.
+from app.adapters.db import directory_tables  # noqa: E402, F401

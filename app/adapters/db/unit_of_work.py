@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.adapters.db.directory_repository import SqlServiceRepository
 from app.adapters.db.event_store import SqlDeliveryLog, SqlEventFeed, SqlOutbox, SqlSubscriptionRepository
 from app.adapters.db.family_work_repository import (
     SqlContractRepository,
@@ -25,6 +26,7 @@ from app.adapters.db.repositories import (
     SqlPersonRepository,
     SqlWorkerRepository,
 )
+from app.domain.directory import ServiceRepository
 from app.domain.ports import (
     ApiClientRepository,
     AuditLog,
@@ -64,6 +66,7 @@ class SqlUnitOfWork:
     contracts: ContractRepository
     records: DeliveryRecords
     monitoring: MonitoringQueries
+    services: ServiceRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -87,6 +90,7 @@ class SqlUnitOfWork:
         self.contracts = SqlContractRepository(self.session)
         self.records = SqlDeliveryRecords(self.session)
         self.monitoring = SqlMonitoringQueries(self.session)
+        self.services = SqlServiceRepository(self.session)
         return self
 
     async def __aexit__(

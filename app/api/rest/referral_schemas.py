@@ -24,7 +24,10 @@ class InstrumentBody(Strict):
 
 
 class ReferralIn(Strict):
-    receiver_id: UUID = Field(description="The institution asked to act.")
+    receiver_id: UUID | None = Field(default=None, description="The institution asked to act; or name a service.")
+    service_id: UUID | None = Field(
+        default=None, description="A service of the directory; its institution receives the referral."
+    )
     person_id: UUID | None = Field(default=None, description="The person referred; or give family_id.")
     family_id: UUID | None = None
     member_ids: list[UUID] = Field(
@@ -90,6 +93,7 @@ class ReferralOut(BaseModel):
     status: str
     sender_id: UUID
     receiver_id: UUID
+    service_id: UUID | None
     person_id: UUID | None
     family_id: UUID | None
     subjects: list[SubjectOut] = Field(description="The envelope: identity of the persons concerned, nothing more.")
@@ -121,6 +125,7 @@ class ReferralOut(BaseModel):
             status=r.status.value,
             sender_id=r.sender_id,
             receiver_id=r.receiver_id,
+            service_id=r.service_id,
             person_id=r.person_id,
             family_id=r.family_id,
             subjects=[

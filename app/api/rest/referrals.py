@@ -67,7 +67,8 @@ async def create_referral(
     caller: Caller = caller_with(Scope.REFERRALS_WRITE),
 ) -> Response:
     command = use.CreateReferral(
-        receiver_id=InstitutionId(body.receiver_id),
+        receiver_id=InstitutionId(body.receiver_id) if body.receiver_id else None,
+        service_id=str(body.service_id) if body.service_id else None,
         person_id=PersonId(body.person_id) if body.person_id else None,
         family_id=FamilyId(body.family_id) if body.family_id else None,
         member_ids=[PersonId(m) for m in body.member_ids],

@@ -26,6 +26,7 @@ from app.domain.referrals import (
     TransitionNotAllowed,
 )
 from app.domain.services.context import UseCaseContext, audit
+from app.domain.services.directory import referral_target
 
 INSTRUMENT_LISTS = ("LabourMarketInstrument", "AssistanceForm")
 PRIORITIES = ("routine", "urgent", "asap")
@@ -34,7 +35,8 @@ SYSTEM_ACTOR = "system:deadline-job"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CreateReferral:
-    receiver_id: InstitutionId
+    receiver_id: InstitutionId | None = None  # or the institution of the directory service named
+    service_id: str | None = None
     person_id: PersonId | None = None
     family_id: FamilyId | None = None
     member_ids: Sequence[PersonId] = ()
@@ -161,16 +163,34 @@ def _check_codes(ctx: UseCaseContext, cmd: CreateReferral, today: date) -> None:
         raise InvalidInput("the response deadline has passed", [FieldError("respond_by", "in the past")])
 
 
+async def _receiver(uow: UnitOfWork, cmd: CreateReferral) -> tuple[InstitutionId, str | None]:
+    """The receiver named, or the institution of the directory service named (they must agree)."""
+    if cmd.service_id is None:
+        if cmd.receiver_id is None:
+            raise InvalidInput(
+                "a referral goes to an institution", [FieldError("receiver_id", "give receiver_id or service_id")]
+            )
+        return cmd.receiver_id, None
+    target = await referral_target(uow.services, cmd.service_id)
+    if cmd.receiver_id is not None and cmd.receiver_id != target.institution_id:
+        raise InvalidInput(
+            "the service's institution receives the referral",
+            [FieldError("receiver_id", "not the institution of the service named")],
+        )
+    return InstitutionId(target.institution_id), str(target.service_id)
+
+
 async def create_referral(ctx: UseCaseContext, caller: Caller, cmd: CreateReferral) -> ReferralView:
     caller.require(Scope.REFERRALS_WRITE)
     now = ctx.clock.now()
     _check_codes(ctx, cmd, local_date(now))
     async with ctx.uow() as uow:
-        if cmd.receiver_id == caller.institution_id:
+        receiver_id, service_id = await _receiver(uow, cmd)
+        if receiver_id == caller.institution_id:
             raise InvalidInput(
                 "a referral goes to another institution", [FieldError("receiver_id", "your own institution")]
             )
-        if await uow.institutions.get(cmd.receiver_id) is None:
+        if await uow.institutions.get(receiver_id) is None:
             raise InvalidInput("no such institution", [FieldError("receiver_id", "no such institution")])
         members = await _subjects(uow, caller, cmd)
         referral_id = ReferralId(new_id())
@@ -178,8 +198,8 @@ async def create_referral(ctx: UseCaseContext, caller: Caller, cmd: CreateReferr
             id=referral_id,
             sender_id=caller.institution_id,
             sender_worker_id=caller.worker_id,
-            receiver_id=cmd.receiver_id,
-            service_id=None,
+            receiver_id=receiver_id,
+            service_id=service_id,
             person_id=cmd.person_id,
             family_id=cmd.family_id,
             member_ids=members,

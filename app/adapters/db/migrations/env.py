@@ -9,6 +9,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.adapters.db.directory_tables import include_name
 from app.adapters.db.tables import metadata
 
 config = context.config
@@ -21,6 +22,7 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,  # the directory's full-text index is built by hand in 0004
     )
     with context.begin_transaction():
         context.run_migrations()

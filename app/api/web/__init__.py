@@ -1,0 +1,1 @@
+"""Server-rendered public pages: the directory of services at /informator."""
