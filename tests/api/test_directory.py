@@ -417,3 +417,30 @@ async def test_the_demo_county_lists_over_forty_services_of_every_kind_of_provid
     assert {"MOPS", "GOPS", "MGOPS", "PCPR", "PUP", "NGO", "CIS", "KIS"} <= kinds
     assert {i["category"] for i in everything} == {"HEALTH", "SOCIAL", "EDUCATIONAL", "VOCATIONAL"}
     assert not await directory_demo.seed_directory(county), "seeding twice changes nothing"
+
+
+async def test_a_referral_sent_to_a_service_reaches_the_services_institution_over_the_api(
+    client: httpx.AsyncClient, county: Container, ops: Party
+) -> None:
+    from tests.builders import JAN, person_body
+
+    person = (await client.post("/v1/persons", json=person_body(JAN), headers=ops.headers())).json()
+    internship = directory_demo.SERVICES[2]
+    body = {
+        "service_id": str(internship.id),
+        "person_id": person["id"],
+        "reason": "UNEMPLOYMENT",
+        "send": True,
+        "instrument": {"code_list": "LabourMarketInstrument", "code": "INTERNSHIP"},
+    }
+
+    sent = await client.post("/v1/referrals", json=body, headers=ops.headers())
+
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["receiver_id"] == str(directory_demo.PUP.id)
+    assert sent.json()["service_id"] == str(internship.id)
+    wrong_receiver = await client.post("/v1/referrals", json=body | {"receiver_id": str(ops.id)}, headers=ops.headers())
+    assert wrong_receiver.status_code == 422
+    assert wrong_receiver.json()["errors"][0]["field"] == "receiver_id"
+    nobody = {k: v for k, v in body.items() if k != "service_id"}
+    assert (await client.post("/v1/referrals", json=nobody, headers=ops.headers())).status_code == 422
