@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -15,6 +16,7 @@ from app.api.rest.schemas import FamilyChange, FamilyIn, FamilyOut, MemberIn, Me
 from app.domain.caller import Caller, Scope
 from app.domain.ids import FamilyId, MembershipId, PersonId
 from app.domain.services import families as use
+from app.domain.services.context import UseCaseContext
 from app.domain.services.views import FamilyView
 
 router = APIRouter(tags=["families"])
@@ -144,19 +146,7 @@ async def change_role(
     version: IfMatch,
     caller: Caller = caller_with(Scope.FAMILIES_WRITE),
 ) -> Response:
-    return _family(
-        await use.change_membership(
-            ctx,
-            caller,
-            use.ChangeMembership(
-                family_id=FamilyId(family_id),
-                membership_id=MembershipId(membership_id),
-                expected_version=version,
-                role=body.role,
-                end_on=body.on,
-            ),
-        )
-    )
+    return await _change_membership(ctx, caller, family_id, membership_id, version, role=body.role, end_on=body.on)
 
 
 @router.post(
@@ -174,16 +164,28 @@ async def end_membership(
     version: IfMatch,
     caller: Caller = caller_with(Scope.FAMILIES_WRITE),
 ) -> Response:
-    return _family(
-        await use.change_membership(
-            ctx,
-            caller,
-            use.ChangeMembership(
-                family_id=FamilyId(family_id),
-                membership_id=MembershipId(membership_id),
-                expected_version=version,
-                end_on=body.on,
-                end_reason=body.reason,
-            ),
-        )
+    return await _change_membership(
+        ctx, caller, family_id, membership_id, version, end_on=body.on, end_reason=body.reason
     )
+
+
+async def _change_membership(
+    ctx: UseCaseContext,
+    caller: Caller,
+    family_id: UUID,
+    membership_id: UUID,
+    version: int,
+    *,
+    role: str | None = None,
+    end_on: date | None = None,
+    end_reason: str = "LEFT_HOUSEHOLD",
+) -> Response:
+    command = use.ChangeMembership(
+        family_id=FamilyId(family_id),
+        membership_id=MembershipId(membership_id),
+        expected_version=version,
+        role=role,
+        end_on=end_on,
+        end_reason=end_reason,
+    )
+    return _family(await use.change_membership(ctx, caller, command))
