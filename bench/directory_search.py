@@ -305,10 +305,11 @@ async def measure(
     p99 = percentile(searches, 99)
     postgresql = engine.dialect.name == "postgresql"
     print(f"\nratio of search p50 to baseline p50: {ratio:.2f}x (target within 3x)")
-    print(
-        f"search p99: {p99:.2f} ms" + (" (target under 50 ms)" if postgresql else " (the 50 ms target is PostgreSQL's)")
-    )
-    ok = ratio <= 3 and (p99 < 50 or not postgresql)
+    print(f"search p99: {p99:.2f} ms (target under 50 ms)")
+    if not postgresql:
+        print("the targets are PostgreSQL's; on SQLite these figures are for information")
+        return True
+    ok = ratio <= 3 and p99 < 50
     print("targets met" if ok else "TARGETS MISSED")
     return ok
 

@@ -296,8 +296,12 @@ class SqlServiceRepository:
         elif self.session.get_bind().dialect.name == "postgresql":
             # PostgreSQL prices a tsvector match at next to nothing, so for a word in one service of ten
             # or more it scans the whole table and matches every row; the GIN index answers faster even
-            # for a word in half the directory (bench/README.md). For this transaction only.
-            await self.session.execute(text("SET LOCAL enable_seqscan = off"))
+            # for a word in half the directory (bench/README.md). Without sequential scans a plan's price
+            # can look high enough to be compiled (JIT), which costs more than any search: off as well.
+            # Both for this transaction only.
+            await self.session.execute(
+                text("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)")
+            )
             tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), " & ".join(f"{t}:*" for t in terms))
             vector: ColumnElement[Any] = literal_column(f"{ServiceRow.__tablename__}.{SEARCH_COLUMN}")
             score = func.ts_rank(vector, tsquery)
