@@ -444,3 +444,28 @@ async def test_a_referral_sent_to_a_service_reaches_the_services_institution_ove
     assert wrong_receiver.json()["errors"][0]["field"] == "receiver_id"
     nobody = {k: v for k, v in body.items() if k != "service_id"}
     assert (await client.post("/v1/referrals", json=nobody, headers=ops.headers())).status_code == 422
+
+
+async def test_graphql_sends_a_referral_to_a_service_too(
+    client: httpx.AsyncClient, county: Container, ops: Party
+) -> None:
+    from tests.builders import JAN, person_body
+
+    person = (await client.post("/v1/persons", json=person_body(JAN), headers=ops.headers())).json()
+    internship = directory_demo.SERVICES[2]
+    mutation = """
+    mutation ($input: ReferralInput!) { create_referral(input: $input) { status receiver_id } }
+    """
+    variables = {
+        "input": {
+            "service_id": str(internship.id),
+            "person_id": person["id"],
+            "reason": "UNEMPLOYMENT",
+            "instrument": {"code_list": "LabourMarketInstrument", "code": "INTERNSHIP"},
+            "send": True,
+        }
+    }
+
+    response = await client.post("/graphql", json={"query": mutation, "variables": variables}, headers=ops.headers())
+
+    assert response.json()["data"]["create_referral"] == {"status": "sent", "receiver_id": str(directory_demo.PUP.id)}

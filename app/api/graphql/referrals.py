@@ -154,7 +154,10 @@ class InstrumentInput:
 
 @strawberry.input
 class ReferralInput:
-    receiver_id: UUID
+    receiver_id: UUID | None = None
+    service_id: UUID | None = strawberry.field(
+        default=None, description="A service of the directory; its institution receives the referral."
+    )
     person_id: UUID | None = None
     family_id: UUID | None = None
     member_ids: list[UUID] = strawberry.field(default_factory=list)

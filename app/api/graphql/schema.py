@@ -122,7 +122,8 @@ class Mutation:
     @strawberry.mutation
     async def create_referral(self, info: Info, input: ReferralInput) -> Referral:
         command = referral_use.CreateReferral(
-            receiver_id=InstitutionId(input.receiver_id),
+            receiver_id=InstitutionId(input.receiver_id) if input.receiver_id else None,
+            service_id=str(input.service_id) if input.service_id else None,
             person_id=PersonId(input.person_id) if input.person_id else None,
             family_id=FamilyId(input.family_id) if input.family_id else None,
             member_ids=[PersonId(m) for m in input.member_ids],
