@@ -350,8 +350,7 @@ async def _forwarded_copy(
         or await uow.institutions.get(cmd.forward_to) is None
     ):
         raise InvalidInput("forward to a third institution", [FieldError("forward_to", "not a third institution")])
-    if referral.party_of(caller.institution_id) is not Party.RECEIVER:
-        return referral  # apply() refuses it with the right answer
+    # Built before apply() checks the party; when apply() refuses, the copy is never stored.
     now = ctx.clock.now()
     new_id_ = ReferralId(new_id())
     forwarded = Referral(
