@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from app.domain.data_categories import DataCategory
 from app.domain.ids import AuditEventId, InstitutionId, WorkerId
 
 
@@ -16,6 +17,15 @@ class AuditAction(StrEnum):
     CREATE = "CREATE"
     UPDATE = "UPDATE"
     ENROLL = "ENROLL"
+    DELETE = "DELETE"
+    LOOKUP = "LOOKUP"
+    EXPORT = "EXPORT"
+    PURGE = "PURGE"
+
+
+class Decision(StrEnum):
+    ALLOW = "ALLOW"
+    DENY = "DENY"
 
 
 class SubjectType(StrEnum):
@@ -24,6 +34,10 @@ class SubjectType(StrEnum):
     ENROLLMENT = "enrollment"
     REFERRAL = "referral"
     CONTRACT = "contract"
+    AGREEMENT = "agreement"
+    CONSENT = "consent"
+    RESTRICTED_RECORD = "restricted_record"
+    LOOKUP = "lookup"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,3 +52,7 @@ class AuditRecord:
     subject_id: UUID
     request_id: str
     purpose: str | None = None
+    categories: tuple[DataCategory, ...] = ()
+    decision: Decision = Decision.ALLOW
+    # Which agreement or consent allowed it, or why it was refused.
+    reason: str | None = None

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
-from app.domain.audit import AuditAction, AuditRecord, SubjectType
+from app.domain.audit import AuditAction, AuditRecord, Decision, SubjectType
 from app.domain.caller import Caller
 from app.domain.clock import local_date
 from app.domain.code_lists import CodeLists
+from app.domain.data_categories import DataCategory
 from app.domain.ids import AuditEventId, new_id
 from app.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
@@ -45,8 +46,14 @@ async def audit(
     action: AuditAction,
     subject_type: SubjectType,
     subject_ids: Iterable[UUID],
+    *,
+    categories: Iterable[DataCategory] = (),
+    purpose: str | None = None,
+    decision: Decision = Decision.ALLOW,
+    reason: str | None = None,
 ) -> None:
     """Record one audit entry per subject, inside the caller's transaction."""
+    categories = tuple(categories)
     at = ctx.clock.now()
     for subject_id in subject_ids:
         await uow.audit.record(
@@ -60,6 +67,10 @@ async def audit(
                 subject_type=subject_type,
                 subject_id=subject_id,
                 request_id=caller.request_id,
+                purpose=purpose,
+                categories=categories,
+                decision=decision,
+                reason=reason,
             )
         )
 
