@@ -7,7 +7,11 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.adapters.audit_signing import AnchorFile, CheckpointKeys
 from app.adapters.auth.tokens import LocalTokenIssuer, RemoteJwks, TokenVerifier
+from app.adapters.crypto.key_file import open_vault
+from app.adapters.crypto.vault import PersonalDataVault
+from app.adapters.db.audit_chain import SqlAuditChain
 from app.adapters.db.directory_repository import SqlDirectoryStore
 from app.adapters.db.engine import make_engine, make_session_factory
 from app.adapters.db.idempotency import SqlIdempotencyStore
@@ -32,8 +36,10 @@ class Container:
     idempotency: SqlIdempotencyStore
     http: httpx.AsyncClient
     relay: Relay
+    audit_chain: SqlAuditChain
     directory: DirectoryStore
     url_policy: UrlPolicy
+    vault: PersonalDataVault
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -42,6 +48,8 @@ class Container:
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     clock = clock or SystemClock()
+    # Missing keys outside development stop the start here, before any request could store a PESEL.
+    vault = open_vault(settings.pesel, development=settings.development)
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = make_session_factory(engine)
     http = httpx.AsyncClient()
@@ -51,14 +59,19 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
         settings=settings,
         engine=engine,
         ctx=UseCaseContext(
-            uow=SqlUnitOfWorkFactory(sessions),
+            uow=SqlUnitOfWorkFactory(sessions, vault),
             clock=clock,
             codes=default_code_lists(),
-            policies=Policies(referral_response_days=settings.referral_response_days),
+            policies=Policies(
+                referral_response_days=settings.referral_response_days,
+                lookups_per_window=settings.lookups_per_window,
+                lookup_window_seconds=settings.lookup_window_seconds,
+                retention=settings.retention.policy(),
+            ),
         ),
         issuer=issuer,
         verifier=TokenVerifier(issuer, settings.local_issuer, settings.oidc, remote),
-        idempotency=SqlIdempotencyStore(sessions, ttl_hours=settings.idempotency_ttl_hours),
+        idempotency=SqlIdempotencyStore(sessions, vault, ttl_hours=settings.idempotency_ttl_hours),
         http=http,
         relay=Relay(
             sessions,
@@ -70,8 +83,16 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             allow_private_targets=settings.webhook_insecure_allowed(),
             timeout_seconds=settings.webhooks.timeout_seconds,
         ),
+        audit_chain=SqlAuditChain(
+            sessions,
+            CheckpointKeys(settings.audit, create_missing=settings.development),
+            clock=clock,
+            anchor=AnchorFile(settings.audit.anchor_file) if settings.audit.anchor_file else None,
+            batch_size=settings.audit.seal_batch_size,
+        ),
         directory=SqlDirectoryStore(sessions),
         url_policy=UrlPolicy(
             allow_insecure=settings.webhook_insecure_allowed(), allowed_hosts=tuple(settings.webhooks.allowed_hosts)
         ),
+        vault=vault,
     )

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
 
+from app.adapters.crypto.key_file import KeysUnavailable
+from app.adapters.crypto.vault import VaultError
 from app.bootstrap import Container, bootstrap
 from app.config import Settings
 from app.domain.errors import DomainError
@@ -122,18 +124,40 @@ def cmd_relay(args: argparse.Namespace) -> None:
 
 
 def cmd_jobs(args: argparse.Namespace) -> None:
-    """Scheduled work: expire referrals left unanswered past their deadline."""
+    """Scheduled work: seal the audit trail every few seconds; expire referrals left unanswered past their deadline."""
+    from app.adapters.audit_signing import AuditKeyMissing
+    from app.adapters.db.audit_chain import ChainBroken
     from app.domain.services.referrals import expire_overdue
+    from app.domain.services.retention import purge_expired
+    from app.retention_cli import describe
 
-    async def work(app: Container) -> None:
+    async def work(app: Container) -> bool:
+        loop = asyncio.get_running_loop()
+        expire_at = purge_at = loop.time()
         while True:
-            expired = await expire_overdue(app.ctx)
-            print(f"expired {expired} unanswered referrals")
+            try:
+                sealed = await app.audit_chain.seal()
+                sealing_failed = False
+                if sealed.rows or args.once:
+                    print(f"sealed {sealed.rows} audit events; the chain's head is at {sealed.head}")
+            except (ChainBroken, AuditKeyMissing, OSError) as error:
+                # Loud, and again every round; the other jobs go on, and audit events are still recorded.
+                # (OSError: the anchor file could not be written; the batch itself is sealed.)
+                print(f"spojnia: audit sealing stopped: {error}", file=sys.stderr)
+                sealing_failed = True
+            if loop.time() >= expire_at:
+                expired = await expire_overdue(app.ctx)
+                print(f"expired {expired} unanswered referrals")
+                expire_at = loop.time() + app.settings.jobs_interval_seconds
+            if app.settings.retention.enabled and loop.time() >= purge_at:
+                print(describe(await purge_expired(app.ctx)))
+                purge_at = loop.time() + app.settings.retention.interval_hours * 3600
             if args.once:
-                return
-            await asyncio.sleep(app.settings.jobs_interval_seconds)
+                return not sealing_failed
+            await asyncio.sleep(min(app.settings.audit.seal_interval_seconds, app.settings.jobs_interval_seconds))
 
-    _with_container(work)
+    if not _with_container(work):
+        raise SystemExit(1)
 
 
 async def _until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -152,6 +176,52 @@ def cmd_export_api(args: argparse.Namespace) -> None:
     written = export(Path(args.out))
     for path in written:
         print(f"wrote {path}")
+
+
+def cmd_keys_init_pesel(_: argparse.Namespace) -> None:
+    from app.adapters.crypto.key_file import keys_from_environment, new_key_file
+
+    settings = Settings()
+    if keys_from_environment(settings.pesel) is not None:
+        raise KeysUnavailable("the PESEL keys are given in the environment (SPOJNIA_PESEL__*); no file is needed")
+    new_key_file(settings.pesel.key_file)
+    print(f"created {settings.pesel.key_file} (owner-only); back it up: without it no stored PESEL can be read")
+
+
+def cmd_keys_rotate_pesel(args: argparse.Namespace) -> None:
+    """New keys, every sealed value and blind index moved onto them; old keys retired once unused."""
+    from datetime import timedelta
+
+    from app.adapters.crypto.key_file import KeyFile
+    from app.adapters.db.engine import make_session_factory
+    from app.adapters.db.key_rotation import KeyRotation, RotationReport
+
+    async def work(app: Container) -> RotationReport:
+        if not isinstance(app.vault.keys, KeyFile):
+            raise KeysUnavailable(
+                "the PESEL keys come from the environment (SPOJNIA_PESEL__*): rotate them in the secret store"
+            )
+        rotation = KeyRotation(make_session_factory(app.engine), app.vault, batch_size=args.batch_size)
+        return await rotation.run(
+            app.vault.keys,
+            new_hmac_key=args.hmac,
+            retire_old=args.retire_old,
+            idempotency_ttl=timedelta(hours=app.settings.idempotency_ttl_hours),
+        )
+
+    report = _with_container(work)
+    for key_id in report.added:
+        print(f"added key {key_id} as the current one")
+    print(f"deleted {report.expired_responses_deleted} expired stored answers")
+    print(f"re-sealed {report.usage.persons_rewritten} persons and {report.usage.responses_rewritten} stored answers")
+    sealed = ", ".join(f"{k}: {n}" for k, n in sorted(report.usage.sealed_under.items())) or "none"
+    hashed = ", ".join(f"{k or 'no key held'}: {n}" for k, n in sorted(report.usage.hashed_under.items(), key=str))
+    print(f"values sealed under {sealed}; PESEL indexes under {hashed or 'none'}")
+    if report.retired:
+        print(f"retired old keys: {', '.join(report.retired)}")
+    if report.still_needed:
+        print(f"spojnia: old keys still in use, kept: {', '.join(report.still_needed)}", file=sys.stderr)
+        raise SystemExit(1)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -178,15 +248,43 @@ def parser() -> argparse.ArgumentParser:
     relay = commands.add_parser("relay", help="deliver events to webhooks (runs until stopped)")
     relay.add_argument("--once", action="store_true", help="one round, then exit")
     relay.set_defaults(run=cmd_relay)
-    jobs = commands.add_parser("jobs", help="scheduled jobs: expire unanswered referrals")
+    jobs = commands.add_parser(
+        "jobs", help="scheduled jobs: seal the audit trail, expire unanswered referrals, the retention purge"
+    )
     jobs.add_argument("--once", action="store_true", help="one round, then exit")
     jobs.set_defaults(run=cmd_jobs)
     export = commands.add_parser("export-api", help="write openapi.json and schema.graphql")
     export.add_argument("--out", default="openapi")
     export.set_defaults(run=cmd_export_api)
+    keys = commands.add_parser("keys", help="the keys that seal PESELs").add_subparsers(dest="action", required=True)
+    keys.add_parser(
+        "init-pesel", help="create the PESEL key file of a new installation (never over an existing one)"
+    ).set_defaults(run=cmd_keys_init_pesel)
+    rotate = keys.add_parser(
+        "rotate-pesel",
+        help="add a new AES key and re-seal every PESEL and stored answer under it",
+        description=(
+            "Adds a new AES key as the current one and re-seals, in committed batches, every sealed PESEL and "
+            "stored Idempotency-Key answer still under an older key; old keys stay for reading. Safe to run again "
+            "after a crash (it adds one more key and carries on). Running services pick up a changed key file by "
+            "themselves. --retire-old adds no key: it finishes any re-sealing left, then removes the old keys no "
+            "stored value needs any more."
+        ),
+    )
+    rotated = rotate.add_mutually_exclusive_group()
+    rotated.add_argument("--hmac", action="store_true", help="also a new HMAC key: every PESEL's index is recomputed")
+    rotated.add_argument("--retire-old", action="store_true", help="remove old keys once no stored value uses them")
+    rotate.add_argument("--batch-size", type=int, default=500, help="rows per committed batch (default 500)")
+    rotate.set_defaults(run=cmd_keys_rotate_pesel)
     from app import directory_import
 
     directory_import.add_commands(commands)  # spojnia directory import FILE [--skip-errors]
+    from app import retention_cli
+
+    retention_cli.add_commands(commands)  # spojnia retention purge [--dry-run]
+    from app import audit_cli
+
+    audit_cli.add_commands(commands)  # spojnia audit seal | verify
     return root
 
 
@@ -196,6 +294,9 @@ def main(argv: list[str] | None = None) -> None:
         args.run(args)
     except DomainError as error:
         print(f"spojnia: {error.detail}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except (KeysUnavailable, VaultError) as error:
+        print(f"spojnia: {error}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.domain.ids import InstitutionId
+from app.domain.retention import DEFAULT_DAYS, RecordClass, RetentionPolicy
 
 
 class LocalIssuer(BaseModel):
@@ -43,6 +47,74 @@ class Webhooks(BaseModel):
     poll_seconds: float = Field(default=1.0, gt=0)
 
 
+class AuditTrail(BaseModel):
+    """The audit trail's hash chain: how often it is sealed, who signs its checkpoints, where they are anchored."""
+
+    # PEM file of the Ed25519 key that signs checkpoints; created on first use in development only.
+    signing_key_file: Path = Path(".spojnia/audit-signing-key.pem")
+    # Public keys (PEM) of earlier signing keys, so checkpoints signed before a rotation still verify.
+    previous_public_key_files: list[Path] = Field(default_factory=list)
+    # Each checkpoint is also appended here as a JSON line: keep it apart from the database (WORM storage, another
+    # host), since whoever can rewrite the database can also rewrite the checkpoints kept in it.
+    anchor_file: Path | None = None
+    seal_interval_seconds: float = Field(default=5.0, gt=0)
+    seal_batch_size: int = Field(default=5000, ge=1, le=100_000)
+
+
+class PeselProtection(BaseModel):
+    """Keys that keep PESELs out of the database in plain text: an HMAC key for the blind index, AES-GCM keys."""
+
+    # JSON key file (see app/adapters/crypto/key_file.py), created on first use in development only: elsewhere a
+    # missing file stops the service, since new keys would make every stored PESEL unfindable and unreadable.
+    key_file: Path = Path(".spojnia/pesel-keys.json")
+    # Keys from a secret store instead of the file (base64 of 32 bytes each; `keys` maps key id to AES key).
+    # Such keys are rotated in the secret store; `spojnia keys rotate-pesel` works on the file only.
+    hmac_key: SecretStr | None = None
+    keys: dict[str, SecretStr] = Field(default_factory=dict)
+    current_key: str | None = None
+
+
+class RetentionPeriods(BaseModel):
+    """Days each record class is kept after its clock starts (app/domain/retention.py says when it starts)."""
+
+    referral_copy: int = Field(default=DEFAULT_DAYS[RecordClass.REFERRAL_COPY], ge=1)
+    ended_enrollment: int = Field(default=DEFAULT_DAYS[RecordClass.ENDED_ENROLLMENT], ge=1)
+    consent: int = Field(default=DEFAULT_DAYS[RecordClass.CONSENT], ge=1)
+    agreement: int = Field(default=DEFAULT_DAYS[RecordClass.AGREEMENT], ge=1)
+    person: int = Field(default=DEFAULT_DAYS[RecordClass.PERSON], ge=1)
+
+
+class InstitutionRetention(BaseModel):
+    """An institution's own periods, from its file plan (JRWA); a class it leaves out keeps the default."""
+
+    referral_copy: int | None = Field(default=None, ge=1)
+    ended_enrollment: int | None = Field(default=None, ge=1)
+    consent: int | None = Field(default=None, ge=1)
+    agreement: int | None = Field(default=None, ge=1)
+    person: int | None = Field(default=None, ge=1)
+
+
+class Retention(BaseModel):
+    """How long records are kept: defaults, and each institution's own periods by its id."""
+
+    # Whether `spojnia jobs` runs the purge, and how often; `spojnia retention purge` runs it whatever these say.
+    enabled: bool = True
+    interval_hours: float = Field(default=24, gt=0)
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+    defaults: RetentionPeriods = RetentionPeriods()
+    institutions: dict[UUID, InstitutionRetention] = Field(default_factory=dict)
+
+    def policy(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            defaults={RecordClass(k): v for k, v in self.defaults.model_dump().items()},
+            overrides={
+                InstitutionId(i): {RecordClass(k): v for k, v in own.model_dump().items() if v is not None}
+                for i, own in self.institutions.items()
+            },
+            batch_size=self.batch_size,
+        )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SPOJNIA_", env_nested_delimiter="__", extra="ignore")
 
@@ -58,11 +130,17 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 2000
     graphql_max_aliases: int = 30
     webhooks: Webhooks = Webhooks()
+    pesel: PeselProtection = PeselProtection()
     # Days a receiver has to answer a referral, by requested instrument code.
     referral_response_days: dict[str, int] = Field(
         default_factory=lambda: {"default": 14, "TRAINING": 21, "INTERNSHIP": 21, "CAREER_GUIDANCE": 7}
     )
     jobs_interval_seconds: float = Field(default=300, gt=0)
+    retention: Retention = Retention()
+    # Shared-client lookups one API client may make per window (counted in the database, across workers).
+    lookups_per_window: int = Field(default=60, ge=1)
+    lookup_window_seconds: int = Field(default=60, ge=1, le=3600)
+    audit: AuditTrail = AuditTrail()
 
     @property
     def development(self) -> bool:

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from app.bootstrap import Container
 from app.demo_family_work import seed_family_work
+from app.demo_sharing import seed_agreement, seed_consent
 from app.domain.caller import ALL_SCOPES, Caller
 from app.domain.ids import InstitutionId, PersonId, WorkerId
 from app.domain.services import families, institutions, persons
@@ -152,6 +153,7 @@ async def seed(app: Container) -> bool:
             for first, last, role in _WORKERS[demo.key]
         ]
     ops, pup = by_key("ops"), by_key("pup")
+    await seed_agreement(ctx, [ops.id, pup.id, by_key("pcpr").id])
     as_ops, as_pup = _operator(ops.id, workers["ops"][0]), _operator(pup.id, workers["pup"][0])
     nowak = [
         ("Jan", "Nowak", "85031204311", "PARENT", "BENEFIT_RECIPIENT", "LONG_TERM_UNEMPLOYED"),
@@ -190,6 +192,7 @@ async def seed(app: Container) -> bool:
                     ),
                 ),
             )
+    await seed_consent(ctx, ops.id, members[1].person_id, by_key("ngo").id)
     nowak_family = await families.create_family(
         ctx, as_ops, families.CreateFamily(name="Rodzina Nowaków", teryt="2801011", members=members)
     )

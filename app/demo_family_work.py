@@ -58,7 +58,9 @@ async def seed_family_work(
 
     today = local_date(ctx.clock.now())
     month_ago = today - timedelta(days=30)
-    jan, maria, kacper = (m.person.person.id for m in nowak.members[:3])
+    # Members come in order of joining, and the Nowaks joined on one day: find each by name, not by place.
+    by_name = {m.person.person.first_name: m.person.person.id for m in nowak.members}
+    jan, maria, kacper = by_name["Jan"], by_name["Maria"], by_name["Kacper"]
     await family_work.add_diagnosis(
         ctx,
         ops,

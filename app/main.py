@@ -13,7 +13,20 @@ from app.api.graphql.context import graph_context
 from app.api.graphql.schema import build_schema
 from app.api.middleware import RequestContextMiddleware
 from app.api.openapi import install_openapi
-from app.api.rest import directory, events, families, family_work, institutions, meta, oauth, persons, referrals
+from app.api.rest import (
+    audit,
+    directory,
+    events,
+    families,
+    family_work,
+    institutions,
+    meta,
+    oauth,
+    persons,
+    referrals,
+    restricted_records,
+    sharing,
+)
 from app.api.web import informator
 from app.bootstrap import Container, bootstrap
 from app.config import Settings
@@ -64,6 +77,20 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             {"name": "contracts", "description": "Tri-party family contracts, social contracts and support plans."},
             {"name": "deliveries", "description": "Specialist hours, cash benefits and outcomes."},
             {"name": "reports", "description": "Monitoring figures for the coordinating team."},
+            {
+                "name": "restricted-records",
+                "description": "Niebieska Karta procedure records: only the owning interdisciplinary team sees them.",
+            },
+            {
+                "name": "sharing",
+                "description": "The grounds of sharing: agreements between institutions acting under statute, a "
+                "person's consents for partner organisations, and the shared-client lookup that rests on them.",
+            },
+            {
+                "name": "audit",
+                "description": "The audit trail (data-protection officer): who read or changed personal data, when "
+                "and why; a person's access report (GDPR art. 15).",
+            },
             {"name": "events", "description": "The change feed of your institution's records."},
             {"name": "webhooks", "description": "Signed deliveries of the change feed, retried and replayable."},
             {
@@ -82,6 +109,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(RequestContextMiddleware)
     for module in (meta, oauth, institutions, persons, families, family_work, referrals, events, directory):
         app.include_router(module.router)
+    app.include_router(restricted_records.router)
+    app.include_router(sharing.router)
+    app.include_router(audit.router)
     app.include_router(informator.router)  # the public HTML page; not part of the OpenAPI document
     graphql = GraphQLRouter(
         build_schema(settings), context_getter=graph_context, graphql_ide=None, include_in_schema=False

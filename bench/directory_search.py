@@ -36,6 +36,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import directory_demo
+from app.adapters.crypto.vault import KeyRing, PersonalDataVault
 from app.adapters.db.directory_repository import SqlDirectoryStore, child_rows, service_row
 from app.adapters.db.directory_tables import LocationRow, ServiceAreaRow, ServiceCriterionRow, ServiceRow
 from app.adapters.db.engine import make_engine, make_session_factory
@@ -263,9 +264,9 @@ def describe(name: str, values: Sequence[float]) -> str:
 async def measure(
     engine: AsyncEngine, institution_ids: Sequence[InstitutionId], gminas: Sequence[str], rounds: int
 ) -> bool:
-    ctx = UseCaseContext(
-        uow=SqlUnitOfWorkFactory(make_session_factory(engine)), clock=SystemClock(), codes=default_code_lists()
-    )
+    # The benchmark reads no PESEL: throwaway keys will do.
+    uow = SqlUnitOfWorkFactory(make_session_factory(engine), PersonalDataVault(KeyRing.generate()))
+    ctx = UseCaseContext(uow=uow, clock=SystemClock(), codes=default_code_lists())
     store = SqlDirectoryStore.over(engine)
     rng = random.Random(7)
     page = SearchRequest(limit=20)

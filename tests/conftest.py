@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.adapters.db.migrate import upgrade
 from app.adapters.db.tables import metadata
 from app.bootstrap import Container, bootstrap
-from app.config import LocalIssuer, Settings, Webhooks
+from app.config import AuditTrail, LocalIssuer, PeselProtection, Settings, Webhooks
 from app.domain.caller import ALL_SCOPES
 from app.domain.ids import InstitutionId, WorkerId
 from app.domain.services import institutions as institution_use
 from app.main import create_app
+from tests.sharing_support import signed_agreement
 
 PG_ADMIN_DSN = os.environ.get("SPOJNIA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKEND = os.environ.get("SPOJNIA_TEST_DATABASE", "postgresql")
@@ -37,6 +38,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     postgres_only = [item for item in items if "sqlite" not in item.keywords]
     config.hook.pytest_deselected(items=postgres_only)
     items[:] = [item for item in items if "sqlite" in item.keywords]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pesel_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One PESEL key file for the run, named in the environment: the migrations (which read `Settings()`),
+    the container and the command-line subprocesses the tests start all seal and find PESELs with it."""
+    path = tmp_path_factory.mktemp("pesel-keys") / "pesel-keys.json"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPOJNIA_PESEL__KEY_FILE", str(path))
+        yield path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The key that signs audit checkpoints, for the container and the command-line subprocesses alike."""
+    path = tmp_path_factory.mktemp("audit-keys") / "audit-signing-key.pem"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPOJNIA_AUDIT__SIGNING_KEY_FILE", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")
@@ -66,12 +86,16 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, pesel_key_file: Path, audit_key_file: Path
+) -> Settings:
     keys = tmp_path_factory.mktemp("keys")
     return Settings(
         database_url=database_url,
         database_pool_size=5,
         local_issuer=LocalIssuer(issuer="https://spojnia.test", key_file=Path(keys) / "signing-key.pem"),
+        pesel=PeselProtection(key_file=pesel_key_file),
+        audit=AuditTrail(signing_key_file=audit_key_file),
         log_level="INFO",
         # Retry delays in milliseconds, so the webhook tests see back-off without waiting for it.
         webhooks=Webhooks(retry_base_ms=20, max_attempts=4, timeout_seconds=2.0, poll_seconds=0.05),
@@ -164,6 +188,9 @@ async def parties(container: Container) -> dict[str, Party]:
             ),
         )
         made[key] = Party(key=key, id=institution.id, worker_id=worker.id, container=container)
+    # The MOPS and the PUP work under a signed agreement, as in the pilots; the GOPS of another gmina
+    # (other_ops) has none and the NGO rests on consent alone: the tests of refusals use those two.
+    await signed_agreement(container, made["ops"].id, made["pup"].id)
     return made
 
 
@@ -188,7 +215,7 @@ def other_ops(parties: dict[str, Party]) -> Party:
 
 
 @pytest.fixture
-async def pcpr(container: Container) -> Party:
+async def pcpr(container: Container, parties: dict[str, Party]) -> Party:
     institution = await institution_use.register_institution(
         container.ctx, None, institution_use.InstitutionData(type="PCPR", name="PCPR w Bartoszycach", teryt="2801")
     )
@@ -199,7 +226,31 @@ async def pcpr(container: Container) -> Party:
             institution_id=institution.id, first_name="Katarzyna", last_name="Koordynatorka", role="OTHER"
         ),
     )
+    await signed_agreement(container, institution.id, parties["ops"].id, parties["pup"].id)
     return Party(key="pcpr", id=institution.id, worker_id=worker.id, container=container)
+
+
+async def _team(container: Container, key: str, name: str, teryt: str) -> Party:
+    """An interdisciplinary team (ZI) of a gmina; its tokens need roles={"interdisciplinary_team"} to act as one."""
+    institution = await institution_use.register_institution(
+        container.ctx, None, institution_use.InstitutionData(type="ZI", name=name, teryt=teryt)
+    )
+    worker = await institution_use.add_worker(
+        container.ctx,
+        None,
+        institution_use.NewWorker(institution_id=institution.id, first_name="Ewa", last_name="Zespołowa", role="OTHER"),
+    )
+    return Party(key=key, id=institution.id, worker_id=worker.id, container=container)
+
+
+@pytest.fixture
+async def zi(container: Container) -> Party:
+    return await _team(container, "zi", "Zespół Interdyscyplinarny w Bartoszycach", "2801011")
+
+
+@pytest.fixture
+async def other_zi(container: Container) -> Party:
+    return await _team(container, "other_zi", "Zespół Interdyscyplinarny w Sępopolu", "2801063")
 
 
 @pytest.fixture

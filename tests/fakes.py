@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
-from app.domain.audit import AuditRecord
+from app.domain.audit import AuditFilter, AuditRecord
 from app.domain.clients import ApiClient
 from app.domain.code_lists import CodeLists, default_code_lists
 from app.domain.deliveries import Delivery, DeliveryStatus
@@ -38,6 +38,8 @@ from app.domain.errors import DuplicateRecord, StaleVersion
 from app.domain.events import DomainEvent, PublishedEvent
 from app.domain.families import Family
 from app.domain.ids import (
+    AgreementId,
+    ConsentId,
     DeliveryId,
     EnrollmentId,
     EventId,
@@ -45,6 +47,7 @@ from app.domain.ids import (
     InstitutionId,
     PersonId,
     ReferralId,
+    RestrictedRecordId,
     SubscriptionId,
     WorkerId,
 )
@@ -52,8 +55,10 @@ from app.domain.institutions import Institution, Worker
 from app.domain.pagination import Page, PageRequest, Position
 from app.domain.persons import Enrollment, Person
 from app.domain.ports import (
+    AgreementRepository,
     ApiClientRepository,
     AuditLog,
+    ConsentRepository,
     DeliveryLog,
     EnrollmentRepository,
     EventFeed,
@@ -61,13 +66,17 @@ from app.domain.ports import (
     InstitutionRepository,
     Outbox,
     PersonRepository,
+    RateLimits,
     ReferralFilter,
     ReferralRepository,
+    SharedClientQueries,
     SubscriptionRepository,
     WorkerRepository,
 )
 from app.domain.referrals import Referral, ReferralStatus
+from app.domain.restricted_records import RestrictedRecord, RestrictedRecordRepository
 from app.domain.services.context import UseCaseContext
+from app.domain.sharing import Agreement, Consent
 from app.domain.values import IdentityDocument, Pesel
 from app.domain.webhooks import Subscription
 
@@ -83,6 +92,7 @@ __all__ = [
     "InMemoryOutbox",
     "InMemoryPersonRepository",
     "InMemoryReferralRepository",
+    "InMemoryRestrictedRecordRepository",
     "InMemoryStore",
     "InMemorySubscriptionRepository",
     "InMemoryUnitOfWork",
@@ -116,6 +126,8 @@ class FixedClock:
 
 
 _TABLES = (
+    "agreements",
+    "consents",
     "institutions",
     "workers",
     "persons",
@@ -126,6 +138,7 @@ _TABLES = (
     "events",
     "subscriptions",
     "deliveries",
+    "restricted_records",
 )
 
 
@@ -146,8 +159,12 @@ class InMemoryStore:
     subscriptions: dict[SubscriptionId, Subscription] = field(default_factory=dict)
     # Deliveries in the order they were made (the relay's work; a test may put some here).
     deliveries: dict[DeliveryId, Delivery] = field(default_factory=dict)
+    restricted_records: dict[RestrictedRecordId, RestrictedRecord] = field(default_factory=dict)
+    agreements: dict[AgreementId, Agreement] = field(default_factory=dict)
+    consents: dict[ConsentId, Consent] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)
     commits: int = 0
+    rate_hits: dict[tuple[str, datetime], int] = field(default_factory=dict)
 
     def table(self, name: str) -> dict[Any, Any]:
         rows: dict[Any, Any] = getattr(self, name)
@@ -206,6 +223,12 @@ def _check_integrity(state: Callable[[str], dict[Any, Any]]) -> None:
         *(
             d.subscription_id in state("subscriptions") and d.event_id in state("events")
             for d in state("deliveries").values()
+        ),
+        *(
+            r.team_id in institutions
+            and (r.person_id is None or r.person_id in persons)
+            and (r.family_id is None or r.family_id in families)
+            for r in state("restricted_records").values()
         ),
     ]
     if not all(references):
@@ -420,9 +443,10 @@ class InMemoryPersonRepository:
     async def visible_to(self, person_id: PersonId, institution_id: InstitutionId) -> bool:
         if _enrolled_now(self._tx, person_id, institution_id):
             return True
+        # As in SQL: a member of a family the institution keeps, not of one it merely serves a member of.
         return any(
             any(m.person_id == person_id and m.until is None for m in family.memberships)
-            and _family_visible(self._tx, family, institution_id)
+            and family.created_by == institution_id
             for family in self._tx.rows("families").values()
         )
 
@@ -527,6 +551,16 @@ class InMemoryAuditLog:
         self._tx._ensure_open()
         found = [r for r in [*self._tx.store.audit, *self._tx.audit] if r.subject_id == subject_id]
         return sorted(found, key=lambda r: r.occurred_at)
+
+    async def search(self, where: AuditFilter, page: PageRequest) -> Page[AuditRecord]:
+        institutions: dict[InstitutionId, Institution] = self._tx.rows("institutions")
+
+        def kind(r: AuditRecord) -> str:
+            found = institutions.get(r.institution_id)
+            return found.type if found else ""
+
+        shown = [r for r in [*self._tx.store.audit, *self._tx.audit] if where.shows(r, kind(r))]
+        return _page(shown, page, lambda r: (r.occurred_at, r.id))
 
 
 class InMemoryApiClientRepository:
@@ -684,6 +718,114 @@ class InMemoryDeliveryLog:
         return True
 
 
+class InMemoryRestrictedRecordRepository:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, record: RestrictedRecord) -> None:
+        self._tx.insert("restricted_records", record.id, record)
+
+    async def get(self, record_id: RestrictedRecordId) -> RestrictedRecord | None:
+        found: RestrictedRecord | None = self._tx.get("restricted_records", record_id)
+        return found
+
+    async def update(self, record: RestrictedRecord, *, expected_version: int) -> None:
+        current: RestrictedRecord | None = self._tx.rows("restricted_records").get(record.id)
+        saved = copy.deepcopy(record)
+        if current is not None:
+            # As in SQL: the owning team, the subject and the creation time are written once.
+            saved.team_id, saved.created_at = current.team_id, current.created_at
+            saved.person_id, saved.family_id = current.person_id, current.family_id
+        self._tx.update("restricted_records", record.id, saved, expected_version)
+
+    async def list_for_team(
+        self, team_id: InstitutionId, page: PageRequest, *, person_id: PersonId | None, family_id: FamilyId | None
+    ) -> Page[RestrictedRecord]:
+        rows = self._tx.select(
+            "restricted_records",
+            lambda r: (
+                r.team_id == team_id
+                and (person_id is None or r.person_id == person_id)
+                and (family_id is None or r.family_id == family_id)
+            ),
+        )
+        return _page(rows, page, lambda r: (r.created_at, r.id))
+
+
+class InMemoryAgreementRepository:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, agreement: Agreement) -> None:
+        self._tx.insert("agreements", agreement.id, agreement)
+
+    async def get(self, agreement_id: AgreementId) -> Agreement | None:
+        found: Agreement | None = self._tx.get("agreements", agreement_id)
+        return found
+
+    async def update(self, agreement: Agreement, *, expected_version: int) -> None:
+        self._tx.update("agreements", agreement.id, agreement, expected_version)
+
+    async def of_institution(self, institution_id: InstitutionId, page: PageRequest) -> Page[Agreement]:
+        rows = self._tx.select("agreements", lambda a: a.party(institution_id) is not None)
+        return _page(rows, page, lambda a: (a.created_at, a.id))
+
+    async def not_ended(self, institution_id: InstitutionId) -> list[Agreement]:
+        return self._tx.select("agreements", lambda a: a.party(institution_id) is not None and a.ended_at is None)
+
+
+class InMemoryConsentRepository:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, consent: Consent) -> None:
+        self._tx.insert("consents", consent.id, consent)
+
+    async def get(self, consent_id: ConsentId) -> Consent | None:
+        found: Consent | None = self._tx.get("consents", consent_id)
+        return found
+
+    async def update(self, consent: Consent, *, expected_version: int) -> None:
+        self._tx.update("consents", consent.id, consent, expected_version)
+
+    async def of_persons(self, person_ids: Sequence[PersonId]) -> list[Consent]:
+        wanted = set(person_ids)
+        return sorted(self._tx.select("consents", lambda c: c.person_id in wanted), key=lambda c: c.created_at)
+
+
+class InMemoryRateLimits:
+    """Counts kept on the store, like the database's table, so that every unit of work shares them."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def hit(self, bucket: str, window_start: datetime) -> int:
+        key = (bucket, window_start)
+        self._store.rate_hits[key] = self._store.rate_hits.get(key, 0) + 1
+        return self._store.rate_hits[key]
+
+
+class InMemorySharedClientQueries:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def by_names(self, first_name: str, last_name: str, birth_date: date) -> list[PersonId]:
+        def folded(name: str) -> str:
+            return " ".join(name.split()).casefold()
+
+        wanted = (folded(first_name), folded(last_name))
+        return [
+            p.id
+            for p in self._tx.select("persons", lambda p: p.birth_date == birth_date)
+            if (folded(p.first_name), folded(p.last_name)) == wanted
+        ]
+
+    async def active_enrollments(self, person_ids: Sequence[PersonId]) -> list[Enrollment]:
+        wanted = set(person_ids)
+        found = self._tx.select("enrollments", lambda e: e.person_id in wanted and e.until is None)
+        return sorted(found, key=lambda e: (e.since, e.id))
+
+
 # --------------------------------------------------------------------------- unit of work
 
 
@@ -700,6 +842,11 @@ class InMemoryUnitOfWork:
     feed: EventFeed
     subscriptions: SubscriptionRepository
     deliveries: DeliveryLog
+    restricted_records: RestrictedRecordRepository
+    agreements: AgreementRepository
+    consents: ConsentRepository
+    rate_limits: RateLimits
+    shared_clients: SharedClientQueries
 
     def __init__(self, factory: InMemoryUnitOfWorkFactory) -> None:
         self._factory = factory
@@ -722,6 +869,11 @@ class InMemoryUnitOfWork:
         self.feed = InMemoryEventFeed(tx)
         self.subscriptions = InMemorySubscriptionRepository(tx)
         self.deliveries = InMemoryDeliveryLog(tx)
+        self.restricted_records = InMemoryRestrictedRecordRepository(tx)
+        self.agreements = InMemoryAgreementRepository(tx)
+        self.consents = InMemoryConsentRepository(tx)
+        self.rate_limits = InMemoryRateLimits(self.store)
+        self.shared_clients = InMemorySharedClientQueries(tx)
         return self
 
     async def __aexit__(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -75,6 +76,15 @@ async def current_caller(
         UUID | None,
         Header(alias="X-Acting-Worker", description="A system token acts for this worker of its institution."),
     ] = None,
+    purpose: Annotated[
+        str | None,
+        Header(
+            alias="X-Purpose",
+            max_length=40,
+            description="Why you read another institution's data: a SharingPurpose code. Without it, the purpose "
+            "of the door is assumed (FAMILY_COOPERATION for persons and families, REFERRAL for referrals).",
+        ),
+    ] = None,
 ) -> Caller:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise InvalidToken("a bearer token is required")
@@ -83,6 +93,8 @@ async def current_caller(
     caller = await resolve_caller(
         app_container.ctx, claims, WorkerId(acting_worker) if acting_worker else None, request.state.request_id
     )
+    if purpose is not None:
+        caller = replace(caller, purpose=purpose)
     for scope in security_scopes.scopes:
         caller.require(Scope(scope))
     request.state.caller = caller

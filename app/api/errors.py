@@ -20,6 +20,8 @@ from app.domain.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    RateLimited,
+    SharingRefused,
     StaleVersion,
 )
 
@@ -43,6 +45,8 @@ DOMAIN_PROBLEMS: list[tuple[type[DomainError], str]] = [
     (InvalidInput, "validation-error"),
     (NotFound, "not-found"),
     (MissingScope, "insufficient-scope"),
+    (SharingRefused, "sharing-refused"),
+    (RateLimited, "rate-limited"),
     (PermissionDenied, "forbidden"),
     (StaleVersion, "precondition-failed"),
     (Conflict, "conflict"),
@@ -70,6 +74,8 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     headers = {"ETag": f'"{error.current_version}"'} if isinstance(error, StaleVersion) else None
     if isinstance(error, MissingScope):
         headers = {"WWW-Authenticate": 'Bearer error="insufficient_scope"'}
+    if isinstance(error, RateLimited):
+        headers = {"Retry-After": str(error.retry_after_seconds)}
     # A refused transition names what may be done instead, so a program can act on it.
     extra = {"allowed_actions": list(error.allowed)} if isinstance(error, ActionNotAllowed) else None
     return problem_response(

@@ -57,6 +57,19 @@ _TYPES = [
         404,
         "No such record, or one the caller's institution may not see: the two are not told apart.",
     ),
+    ProblemType(
+        "sharing-refused",
+        "No ground to share",
+        403,
+        "No agreement in force (between institutions acting under statute) or consent of the person (for any other "
+        "institution) lets this data go to the receiver for this purpose; `detail` says which is missing.",
+    ),
+    ProblemType(
+        "rate-limited",
+        "Too many requests",
+        429,
+        "This client made too many requests of this kind in the current window; retry after `Retry-After` seconds.",
+    ),
     ProblemType("method-not-allowed", "Method not allowed", 405, "The resource does not answer to this HTTP method."),
     ProblemType(
         "conflict",

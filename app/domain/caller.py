@@ -41,6 +41,8 @@ class Caller:
     roles: frozenset[str]
     worker_id: WorkerId | None
     request_id: str
+    # Why the caller reads another institution's data (SharingPurpose code), named per request.
+    purpose: str | None = None
 
     @property
     def actor(self) -> str:

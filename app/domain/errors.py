@@ -56,3 +56,15 @@ class ActionNotAllowed(Conflict):
     def __init__(self, detail: str, allowed: Sequence[str]) -> None:
         super().__init__(detail)
         self.allowed = tuple(str(a) for a in allowed)
+
+
+class SharingRefused(PermissionDenied):
+    """No agreement or consent lets the data go where it was asked to go."""
+
+
+class RateLimited(DomainError):
+    """Too many requests of one client in the current window."""
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds

@@ -21,6 +21,9 @@ ContractActionId = NewType("ContractActionId", UUID)
 HoursRecordId = NewType("HoursRecordId", UUID)
 BenefitId = NewType("BenefitId", UUID)
 OutcomeRecordId = NewType("OutcomeRecordId", UUID)
+AgreementId = NewType("AgreementId", UUID)
+ConsentId = NewType("ConsentId", UUID)
+RestrictedRecordId = NewType("RestrictedRecordId", UUID)
 
 
 def new_id() -> UUID:

@@ -10,6 +10,9 @@ from app.domain.errors import Conflict, FieldError, InvalidInput
 from app.domain.ids import EnrollmentId, InstitutionId, PersonId, WorkerId
 from app.domain.values import IdentityDocument, Pesel, Sex, clean_text
 
+# What an anonymised person is called, in brackets unlike any real name: the purge tells who is done by it.
+ANONYMISED_NAME = "[zanonimizowano]"
+
 
 @dataclass(slots=True, kw_only=True)
 class Person:
@@ -88,6 +91,20 @@ class Person:
             )
         self.pesel = pesel
         self.sex = pesel.sex
+        self.updated_at = at
+        self.version += 1
+
+    @property
+    def anonymised(self) -> bool:
+        return self.first_name == ANONYMISED_NAME and self.last_name == ANONYMISED_NAME and self.pesel is None
+
+    def anonymise(self, at: datetime) -> None:
+        """Retention: the identity goes, the row stays, so families, referrals and the audit trail still point at
+        someone. The year of birth and sex stay too: too coarse to name anyone, and counts by age and sex need them."""
+        self.first_name = self.last_name = ANONYMISED_NAME
+        self.pesel = None
+        self.identity_document = None
+        self.birth_date = date(self.birth_date.year, 1, 1)
         self.updated_at = at
         self.version += 1
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from app.domain.audit import AuditRecord
+from app.domain.audit import AuditFilter, AuditRecord
 from app.domain.clients import ApiClient
 from app.domain.contracts import Contract
 from app.domain.deliveries import Delivery
@@ -18,6 +18,8 @@ from app.domain.directory import ServiceRepository
 from app.domain.events import DomainEvent, PublishedEvent
 from app.domain.families import Family
 from app.domain.ids import (
+    AgreementId,
+    ConsentId,
     ContractId,
     DeliveryId,
     FamilyId,
@@ -35,6 +37,9 @@ from app.domain.pagination import Page, PageRequest
 from app.domain.partnerships import Partnership
 from app.domain.persons import Enrollment, Person
 from app.domain.referrals import Referral, ReferralStatus
+from app.domain.restricted_records import RestrictedRecordRepository
+from app.domain.retention import RetentionQueries
+from app.domain.sharing import Agreement, Consent
 from app.domain.values import IdentityDocument, Pesel
 from app.domain.webhooks import Subscription
 
@@ -98,7 +103,7 @@ class PersonRepository(Protocol):
         """Save changes; raises StaleVersion when someone else saved first."""
 
     async def visible_to(self, person_id: PersonId, institution_id: InstitutionId) -> bool:
-        """True when the institution enrolls the person or a current member of their family."""
+        """True for the institution's own records of the person: it enrolls them, or keeps a family they belong to."""
 
     async def visible_among(self, ids: Sequence[PersonId], institution_id: InstitutionId) -> set[PersonId]:
         """Those of the ids that the institution may see (as `visible_to`), in one query."""
@@ -294,6 +299,9 @@ class AuditLog(Protocol):
     async def for_subject(self, subject_id: object) -> list[AuditRecord]:
         """Records about one subject, oldest first."""
 
+    async def search(self, where: AuditFilter, page: PageRequest) -> Page[AuditRecord]:
+        """Records the filter shows, ordered by (occurred_at, id); the page position is that pair."""
+
 
 class ApiClientRepository(Protocol):
     async def add(self, client: ApiClient) -> None:
@@ -301,6 +309,44 @@ class ApiClientRepository(Protocol):
 
     async def get(self, client_id: str) -> ApiClient | None:
         """The client, or None."""
+
+
+class AgreementRepository(Protocol):
+    async def add(self, agreement: Agreement) -> None: ...
+
+    async def get(self, agreement_id: AgreementId) -> Agreement | None: ...
+
+    async def update(self, agreement: Agreement, *, expected_version: int) -> None: ...
+
+    async def of_institution(self, institution_id: InstitutionId, page: PageRequest) -> Page[Agreement]:
+        """Agreements the institution is a party to, in any state."""
+
+    async def not_ended(self, institution_id: InstitutionId) -> list[Agreement]:
+        """Agreements the institution is a party to that nobody has ended: the access policy checks the rest."""
+
+
+class ConsentRepository(Protocol):
+    async def add(self, consent: Consent) -> None: ...
+
+    async def get(self, consent_id: ConsentId) -> Consent | None: ...
+
+    async def update(self, consent: Consent, *, expected_version: int) -> None: ...
+
+    async def of_persons(self, person_ids: Sequence[PersonId]) -> list[Consent]:
+        """Every consent of these persons, withdrawn or not, oldest first."""
+
+
+class RateLimits(Protocol):
+    async def hit(self, bucket: str, window_start: datetime) -> int:
+        """Count one request in the bucket's window and answer how many it holds now."""
+
+
+class SharedClientQueries(Protocol):
+    async def by_names(self, first_name: str, last_name: str, birth_date: date) -> list[PersonId]:
+        """Persons of that birth date whose names match, ignoring case and surrounding spaces."""
+
+    async def active_enrollments(self, person_ids: Sequence[PersonId]) -> list[Enrollment]:
+        """Where these persons are served now, at every institution."""
 
 
 class UnitOfWork(Protocol):
@@ -322,6 +368,12 @@ class UnitOfWork(Protocol):
     records: DeliveryRecords
     monitoring: MonitoringQueries
     services: ServiceRepository
+    retention: RetentionQueries
+    restricted_records: RestrictedRecordRepository
+    agreements: AgreementRepository
+    consents: ConsentRepository
+    rate_limits: RateLimits
+    shared_clients: SharedClientQueries
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

@@ -7,7 +7,7 @@ Every action names who may take it; an action not allowed in the current status 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -134,11 +134,26 @@ class Referral:
     rejection_reason: str | None = None
     failure_reason: str | None = None
     forwarded_to: ReferralId | None = None
+    # Set by the retention purge: from then on only the sender sees who the referral was about.
+    receiver_copy_purged_at: datetime | None = None
     version: int = 1
 
     @property
     def subject_ids(self) -> tuple[PersonId, ...]:
         return self.member_ids
+
+    def copy_purged_for(self, institution_id: InstitutionId) -> bool:
+        """The receiver's copy is gone, and with it what every institution but the sender saw."""
+        return self.receiver_copy_purged_at is not None and institution_id != self.sender_id
+
+    def without_shared_text(self) -> Referral:
+        """A copy without the free text the sender shared or the parties wrote: justification and notes."""
+        return replace(
+            self,
+            justification="",
+            history=[replace(h, note=None) for h in self.history],
+            outcomes=[replace(o, note=None) for o in self.outcomes],
+        )
 
     def party_of(self, institution_id: InstitutionId) -> Party | None:
         if institution_id == self.sender_id:

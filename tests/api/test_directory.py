@@ -18,6 +18,7 @@ from app.domain.services import directory as directory_use
 from app.main import create_app
 from tests.conftest import Party
 from tests.directory_support import service_body, with_directory
+from tests.sharing_support import signed_agreement
 
 
 @pytest.fixture
@@ -425,6 +426,7 @@ async def test_a_referral_sent_to_a_service_reaches_the_services_institution_ove
     from tests.builders import JAN, person_body
 
     person = (await client.post("/v1/persons", json=person_body(JAN), headers=ops.headers())).json()
+    await signed_agreement(county, ops.id, directory_demo.PUP.id)  # the envelope goes to the PUP under it
     internship = directory_demo.SERVICES[2]
     body = {
         "service_id": str(internship.id),
@@ -452,6 +454,7 @@ async def test_graphql_sends_a_referral_to_a_service_too(
     from tests.builders import JAN, person_body
 
     person = (await client.post("/v1/persons", json=person_body(JAN), headers=ops.headers())).json()
+    await signed_agreement(county, ops.id, directory_demo.PUP.id)  # the envelope goes to the PUP under it
     internship = directory_demo.SERVICES[2]
     mutation = """
     mutation ($input: ReferralInput!) { create_referral(input: $input) { status receiver_id } }

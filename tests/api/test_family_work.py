@@ -13,6 +13,7 @@ import pytest
 from app.bootstrap import Container
 from tests.builders import JAN, KACPER, MARIA, make_pesel, person_body
 from tests.conftest import Party
+from tests.sharing_support import consent_to_partner_referrals
 
 TODAY = datetime.now(UTC).date().isoformat()
 PERIOD = {"from": "2026-10-01", "to": TODAY}
@@ -297,6 +298,7 @@ async def test_a_county_scenario_ends_in_exact_monitoring_figures(
     await client.post(
         f"/v1/referrals/{answered['id']}/accept", headers=pup.headers(**{"If-Match": f'"{answered["version"]}"'})
     )
+    await consent_to_partner_referrals(client, ops, maria)  # an NGO receives a referral on consent only
     await post(ops, "/v1/referrals", referral(ops, ngo, maria))
 
     response = await client.get(

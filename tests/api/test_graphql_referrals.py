@@ -12,6 +12,7 @@ from sqlalchemy import event
 from app.bootstrap import Container
 from tests.builders import JAN, KACPER, MARIA, make_pesel, person_body
 from tests.conftest import Party
+from tests.sharing_support import consent_to_partner_referrals
 
 FIELDS = """
   id status version allowed_actions sender_id receiver_id overdue respond_by instrument reason
@@ -80,6 +81,7 @@ async def client_of(client: httpx.AsyncClient, party: Party, pesel: str = JAN, *
     response = await client.post("/v1/persons", json=person_body(pesel, **body), headers=party.headers())
     assert response.status_code in (200, 201), response.text
     person_id: str = response.json()["id"]
+    await consent_to_partner_referrals(client, party, person_id)
     return person_id
 
 

@@ -18,12 +18,14 @@ from app.bootstrap import Container
 from app.domain.services.referrals import expire_overdue
 from tests.builders import JAN, KACPER, MARIA, person_body
 from tests.conftest import Party
+from tests.sharing_support import consent_to_partner_referrals
 
 
 async def client_of(client: httpx.AsyncClient, party: Party, pesel: str = JAN, **body: Any) -> str:
     response = await client.post("/v1/persons", json=person_body(pesel, **body), headers=party.headers())
     assert response.status_code in (200, 201), response.text
     person_id: str = response.json()["id"]
+    await consent_to_partner_referrals(client, party, person_id)
     return person_id
 
 

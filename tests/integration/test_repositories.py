@@ -118,7 +118,7 @@ async def test_one_open_enrollment_per_person_and_institution(container: Contain
             await uow.enrollments.add(an_enrollment(person, ops.id))
 
 
-async def test_visibility_follows_enrollments_and_current_family_membership(
+async def test_own_records_are_enrollments_and_current_members_of_families_kept(
     container: Container, ops: Party, pup: Party, other_ops: Party
 ) -> None:
     parent, child = a_person(JAN), a_person(make_pesel("152101"))
@@ -140,8 +140,10 @@ async def test_visibility_follows_enrollments_and_current_family_membership(
         await uow.commit()
 
     async with container.ctx.uow() as uow:
-        assert await uow.persons.visible_to(child.id, pup.id)  # through the parent's enrollment
-        assert await uow.persons.visible_to(child.id, ops.id)  # through the family ops created
+        # Serving the parent shows the PUP the family, not the child: that is opened by the access policy alone.
+        assert not await uow.persons.visible_to(child.id, pup.id)
+        assert await uow.persons.visible_to(parent.id, pup.id)
+        assert await uow.persons.visible_to(child.id, ops.id)  # a member of the family the MOPS keeps
         assert not await uow.persons.visible_to(child.id, other_ops.id)
         assert await uow.families.visible_among([family.id], pup.id) == {family.id}
         assert await uow.families.visible_among([family.id], other_ops.id) == set()
@@ -153,7 +155,8 @@ async def test_visibility_follows_enrollments_and_current_family_membership(
         await uow.enrollments.update(enrollment, expected_version=1)
         await uow.commit()
     async with container.ctx.uow() as uow:
-        assert not await uow.persons.visible_to(child.id, pup.id)
+        assert not await uow.persons.visible_to(child.id, ops.id)  # no longer a member
+        assert not await uow.persons.visible_to(parent.id, pup.id)  # no longer enrolled
         assert not await uow.families.visible_to(family.id, pup.id)
         stored = await uow.families.get(family.id)
     assert stored is not None

@@ -1,7 +1,13 @@
-"""Idempotency keys in the database, so every worker process sees the same first answer."""
+"""Idempotency keys in the database, so every worker process sees the same first answer.
+
+The first answer may carry personal data (a registered person's PESEL), so it is kept sealed, bound to its
+owner and key. So is the request's fingerprint: a bare SHA-256 of a body whose other fields (names, birth
+date) are known would give its PESEL away to a few thousand guesses.
+"""
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -10,6 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.adapters.crypto.vault import PersonalDataVault, stored_response_context
 from app.adapters.db.tables import IdempotencyRow
 
 
@@ -34,12 +41,14 @@ class Reservation:
 
 
 class SqlIdempotencyStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, ttl_hours: int) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], vault: PersonalDataVault, *, ttl_hours: int) -> None:
         self._sessions = sessions
+        self._vault = vault
         self._ttl = timedelta(hours=ttl_hours)
 
-    async def reserve(self, owner: str, key: str, fingerprint: str) -> Reservation:
+    async def reserve(self, owner: str, key: str, request_digest: str) -> Reservation:
         now = datetime.now(UTC)
+        fingerprint = self._vault.seal(request_digest, context=stored_response_context(owner, key, "fingerprint"))
         async with self._sessions() as session:
             await session.execute(
                 delete(IdempotencyRow).where(
@@ -59,14 +68,21 @@ class SqlIdempotencyStore:
             )
         if row is None:  # released between our insert and our read: the caller may retry
             return Reservation(ReservationState.IN_PROGRESS)
-        if row.fingerprint != fingerprint:
+        if not hmac.compare_digest(self._open(row.fingerprint, owner, key, "fingerprint", ""), request_digest):
             return Reservation(ReservationState.MISMATCH)
         if row.status_code is None:
             return Reservation(ReservationState.IN_PROGRESS)
         return Reservation(
             ReservationState.REPLAY,
-            StoredResponse(row.status_code, row.response_body or "", row.response_headers or "{}"),
+            StoredResponse(
+                row.status_code,
+                self._open(row.response_body, owner, key, "response_body", ""),
+                self._open(row.response_headers, owner, key, "response_headers", "{}"),
+            ),
         )
+
+    def _open(self, token: str | None, owner: str, key: str, part: str, empty: str) -> str:
+        return self._vault.open(token, context=stored_response_context(owner, key, part)) if token else empty
 
     async def complete(self, owner: str, key: str, response: StoredResponse) -> None:
         async with self._sessions() as session:
@@ -74,7 +90,13 @@ class SqlIdempotencyStore:
                 update(IdempotencyRow)
                 .where(IdempotencyRow.owner == owner, IdempotencyRow.key == key)
                 .values(
-                    status_code=response.status_code, response_body=response.body, response_headers=response.headers
+                    status_code=response.status_code,
+                    response_body=self._vault.seal(
+                        response.body, context=stored_response_context(owner, key, "response_body")
+                    ),
+                    response_headers=self._vault.seal(
+                        response.headers, context=stored_response_context(owner, key, "response_headers")
+                    ),
                 )
             )
             await session.commit()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from app.adapters.crypto.vault import PersonalDataVault, person_pesel_context
 from app.adapters.db.tables import (
     ApiClientRow,
-    AuditEventRow,
     EnrollmentRow,
     FamilyRow,
     InstitutionRow,
@@ -12,11 +12,9 @@ from app.adapters.db.tables import (
     PersonRow,
     WorkerRow,
 )
-from app.domain.audit import AuditAction, AuditRecord, SubjectType
 from app.domain.clients import ApiClient
 from app.domain.families import Family, Membership
 from app.domain.ids import (
-    AuditEventId,
     EnrollmentId,
     FamilyId,
     InstitutionId,
@@ -93,7 +91,7 @@ def worker_from_row(r: WorkerRow) -> Worker:
     )
 
 
-def person_to_row(p: Person) -> PersonRow:
+def person_to_row(p: Person, vault: PersonalDataVault) -> PersonRow:
     doc = p.identity_document
     return PersonRow(
         id=p.id,
@@ -101,7 +99,8 @@ def person_to_row(p: Person) -> PersonRow:
         last_name=p.last_name,
         birth_date=p.birth_date,
         sex=p.sex.value if p.sex else None,
-        pesel=p.pesel.value if p.pesel else None,
+        pesel_hash=vault.blind_index(p.pesel.value) if p.pesel else None,
+        pesel_sealed=vault.seal(p.pesel.value, context=person_pesel_context(p.id)) if p.pesel else None,
         id_doc_kind=doc.kind if doc else None,
         id_doc_number=doc.number if doc else None,
         id_doc_country=doc.country if doc else None,
@@ -111,7 +110,7 @@ def person_to_row(p: Person) -> PersonRow:
     )
 
 
-def person_from_row(r: PersonRow) -> Person:
+def person_from_row(r: PersonRow, vault: PersonalDataVault) -> Person:
     doc = None
     if r.id_doc_kind and r.id_doc_number and r.id_doc_country:
         doc = IdentityDocument(kind=r.id_doc_kind, number=r.id_doc_number, country=r.id_doc_country)
@@ -121,7 +120,7 @@ def person_from_row(r: PersonRow) -> Person:
         last_name=r.last_name,
         birth_date=r.birth_date,
         sex=Sex(r.sex) if r.sex else None,
-        pesel=Pesel(r.pesel) if r.pesel else None,
+        pesel=Pesel(vault.open(r.pesel_sealed, context=person_pesel_context(r.id))) if r.pesel_sealed else None,
         identity_document=doc,
         created_at=r.created_at,
         updated_at=r.updated_at,
@@ -208,36 +207,6 @@ def family_from_rows(r: FamilyRow, memberships: list[MembershipRow]) -> Family:
             )
             for m in memberships
         ],
-    )
-
-
-def audit_to_row(a: AuditRecord) -> AuditEventRow:
-    return AuditEventRow(
-        id=a.id,
-        occurred_at=a.occurred_at,
-        actor=a.actor,
-        actor_worker_id=a.actor_worker_id,
-        institution_id=a.institution_id,
-        action=a.action.value,
-        subject_type=a.subject_type.value,
-        subject_id=a.subject_id,
-        request_id=a.request_id,
-        purpose=a.purpose,
-    )
-
-
-def audit_from_row(r: AuditEventRow) -> AuditRecord:
-    return AuditRecord(
-        id=AuditEventId(r.id),
-        occurred_at=r.occurred_at,
-        actor=r.actor,
-        actor_worker_id=WorkerId(r.actor_worker_id) if r.actor_worker_id else None,
-        institution_id=InstitutionId(r.institution_id),
-        action=AuditAction(r.action),
-        subject_type=SubjectType(r.subject_type),
-        subject_id=r.subject_id,
-        request_id=r.request_id,
-        purpose=r.purpose,
     )
 
 

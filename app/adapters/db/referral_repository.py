@@ -46,6 +46,7 @@ def _row(r: Referral) -> ReferralRow:
         created_at=r.created_at,
         updated_at=r.updated_at,
         version=r.version,
+        receiver_copy_purged_at=r.receiver_copy_purged_at,
     )
 
 
@@ -80,6 +81,7 @@ def _referral(
         created_at=row.created_at,
         updated_at=row.updated_at,
         version=row.version,
+        receiver_copy_purged_at=row.receiver_copy_purged_at,
         history=[
             StatusChange(
                 at=h.at,

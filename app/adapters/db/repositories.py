@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
 
 from sqlalchemy import exists, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement, Select
 
+from app.adapters.crypto.vault import PersonalDataVault
 from app.adapters.db import mapping
 from app.adapters.db.tables import (
     ApiClientRow,
-    AuditEventRow,
     EnrollmentRow,
     FamilyRow,
     InstitutionRow,
     MembershipRow,
     PersonRow,
-    ReferralRow,
     WorkerRow,
 )
-from app.domain.audit import AuditRecord
 from app.domain.clients import ApiClient
 from app.domain.errors import DuplicateRecord, StaleVersion
 from app.domain.families import Family
@@ -33,7 +33,15 @@ from app.domain.pagination import Page, PageRequest, Position
 from app.domain.persons import Enrollment, Person
 from app.domain.values import IdentityDocument, Pesel
 
-RowT = TypeVar("RowT", InstitutionRow, WorkerRow, PersonRow, FamilyRow, ReferralRow)
+
+class _Keyed(Protocol):
+    """A row listed page by page: every such table has a creation time and an id."""
+
+    created_at: datetime
+    id: UUID
+
+
+RowT = TypeVar("RowT", bound=_Keyed)
 
 
 async def keyset_page(
@@ -97,16 +105,19 @@ def _family_visible(institution_id: InstitutionId, family_col: Any, created_by_c
 
 
 def _person_visible(institution_id: InstitutionId, person_col: Any) -> ColumnElement[bool]:
-    """Enrolled by the institution, or a current member of a family it may see."""
+    """The institution's own records of a person: it enrolls them, or keeps a family they currently belong to.
+
+    Serving another member of a family is not enough: the rest of that household is opened by the access
+    policy (agreements, consent), never by this rule, or any member's institution could take the others over."""
     membership = MembershipRow.__table__.alias("own_membership")
     families = FamilyRow.__table__.alias("own_family")
-    in_visible_family = exists().where(
+    in_kept_family = exists().where(
         membership.c.person_id == person_col,
         membership.c.until.is_(None),
         families.c.id == membership.c.family_id,
-        _family_visible(institution_id, families.c.id, families.c.created_by),
+        families.c.created_by == institution_id,
     )
-    return or_(_enrolled_now(institution_id, person_col), in_visible_family)
+    return or_(_enrolled_now(institution_id, person_col), in_kept_family)
 
 
 class SqlInstitutionRepository:
@@ -163,25 +174,28 @@ class SqlWorkerRepository:
 
 
 class SqlPersonRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, vault: PersonalDataVault) -> None:
         self.session = session
+        self.vault = vault
 
     async def add(self, person: Person) -> None:
-        await insert_row(self.session, mapping.person_to_row(person))
+        await insert_row(self.session, mapping.person_to_row(person, self.vault))
 
     async def get(self, person_id: PersonId) -> Person | None:
         row = await self.session.scalar(select(PersonRow).where(PersonRow.id == person_id))
-        return mapping.person_from_row(row) if row else None
+        return mapping.person_from_row(row, self.vault) if row else None
 
     async def get_many(self, ids: Sequence[PersonId]) -> list[Person]:
         if not ids:
             return []
         rows = await self.session.scalars(select(PersonRow).where(PersonRow.id.in_(ids)))
-        return [mapping.person_from_row(r) for r in rows]
+        return [mapping.person_from_row(r, self.vault) for r in rows]
 
     async def by_pesel(self, pesel: Pesel) -> Person | None:
-        row = await self.session.scalar(select(PersonRow).where(PersonRow.pesel == pesel.value))
-        return mapping.person_from_row(row) if row else None
+        # Every key's index: while a new HMAC key is rolled out, rows not yet re-hashed are still found.
+        indexes = self.vault.blind_indexes(pesel.value)
+        row = await self.session.scalar(select(PersonRow).where(PersonRow.pesel_hash.in_(indexes)).limit(1))
+        return mapping.person_from_row(row, self.vault) if row else None
 
     async def by_identity_document(self, document: IdentityDocument) -> Person | None:
         row = await self.session.scalar(
@@ -191,10 +205,10 @@ class SqlPersonRepository:
                 PersonRow.id_doc_kind == document.kind,
             )
         )
-        return mapping.person_from_row(row) if row else None
+        return mapping.person_from_row(row, self.vault) if row else None
 
     async def update(self, person: Person, *, expected_version: int) -> None:
-        row = mapping.person_to_row(person)
+        row = mapping.person_to_row(person, self.vault)
         try:
             await versioned_update(
                 self.session, PersonRow, person.id, expected_version, _values(row, "id", "created_at")
@@ -214,7 +228,7 @@ class SqlPersonRepository:
     async def list_visible(self, institution_id: InstitutionId, page: PageRequest) -> Page[Person]:
         query = select(PersonRow).where(_enrolled_now(institution_id, PersonRow.id))
         rows, after = await keyset_page(self.session, query, PersonRow, page)
-        return Page(items=[mapping.person_from_row(r) for r in rows], next_after=after)
+        return Page(items=[mapping.person_from_row(r, self.vault) for r in rows], next_after=after)
 
 
 class SqlEnrollmentRepository:
@@ -335,20 +349,6 @@ class SqlFamilyRepository:
             for person_id, family_id in rows:
                 result[PersonId(person_id)].append(FamilyId(family_id))
         return dict(result)
-
-
-class SqlAuditLog:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def record(self, record: AuditRecord) -> None:
-        self.session.add(mapping.audit_to_row(record))
-
-    async def for_subject(self, subject_id: object) -> list[AuditRecord]:
-        rows = await self.session.scalars(
-            select(AuditEventRow).where(AuditEventRow.subject_id == subject_id).order_by(AuditEventRow.occurred_at)
-        )
-        return [mapping.audit_from_row(r) for r in rows]
 
 
 class SqlApiClientRepository:

@@ -60,7 +60,9 @@ class PersonRow(SQLModel, table=True):
     last_name: str = Field(max_length=100)
     birth_date: date
     sex: str | None = Field(default=None, max_length=1)
-    pesel: str | None = Field(default=None, max_length=11, unique=True)
+    # The PESEL only as its blind index (HMAC-SHA256 hex, to find the person) and sealed (AES-GCM, to show it).
+    pesel_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    pesel_sealed: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     id_doc_kind: str | None = Field(default=None, max_length=30)
     id_doc_number: str | None = Field(default=None, max_length=30)
     id_doc_country: str | None = Field(default=None, max_length=2)
@@ -86,6 +88,13 @@ class EnrollmentRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_enrollments_institution_person", "institution_id", "person_id"),
         Index("ix_enrollments_person", "person_id"),
+        # The retention purge finds ended enrollments by their end.
+        Index(
+            "ix_enrollments_ended",
+            "until",
+            postgresql_where=text("until IS NOT NULL"),
+            sqlite_where=text("until IS NOT NULL"),
+        ),
         # One open enrollment of a person at an institution: registering twice enrolls once.
         Index(
             "uq_enrollments_open",
@@ -144,10 +153,37 @@ class AuditEventRow(SQLModel, table=True):
     subject_id: UUID
     request_id: str = Field(max_length=64)
     purpose: str | None = Field(default=None, max_length=200)
+    # Data categories as comma-separated values: compact, and filterable alike on both databases.
+    categories: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    decision: str = Field(default="ALLOW", max_length=5, sa_column_kwargs={"server_default": "ALLOW"})
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Written by the sealer only, never by the transaction that records the event (see audit_chain.py).
+    chain_position: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    chain_hash: str | None = Field(default=None, max_length=64)
     __table_args__ = (
         Index("ix_audit_subject", "subject_id", "occurred_at"),
         Index("ix_audit_institution", "institution_id", "occurred_at"),
+        Index("uq_audit_chain_position", "chain_position", unique=True),
+        Index(
+            "ix_audit_unsealed",
+            "occurred_at",
+            "id",
+            postgresql_where=text("chain_position IS NULL"),
+            sqlite_where=text("chain_position IS NULL"),
+        ),
     )
+
+
+class AuditCheckpointRow(SQLModel, table=True):
+    """A signed statement "the chain's hash at this position was this", one per sealed batch."""
+
+    __tablename__ = "audit_checkpoints"
+    position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    chain_hash: str = Field(max_length=64)
+    rows: int
+    sealed_at: datetime = _utc()
+    key_id: str = Field(max_length=64)
+    signature: str = Field(max_length=200)
 
 
 class ApiClientRow(SQLModel, table=True):
@@ -167,7 +203,7 @@ class IdempotencyRow(SQLModel, table=True):
     __tablename__ = "idempotency_keys"
     owner: str = Field(primary_key=True, max_length=300)
     key: str = Field(primary_key=True, max_length=255)
-    fingerprint: str = Field(max_length=64)
+    fingerprint: str = Field(max_length=200)  # the request's SHA-256, sealed: the body held a PESEL
     status_code: int | None = None  # None while the first request is still running
     response_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     response_headers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -200,10 +236,20 @@ class ReferralRow(SQLModel, table=True):
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
     version: int = 1
+    # When the retention purge took the subjects' identity and the free text from the receiver.
+    receiver_copy_purged_at: datetime | None = _utc(nullable=True)
     __table_args__ = (
         Index("ix_referrals_inbox", "receiver_id", "created_at", "id"),
         Index("ix_referrals_outbox", "sender_id", "created_at", "id"),
         Index("ix_referrals_deadline", "status", "respond_by"),
+        # The retention purge looks only at copies it has not purged yet.
+        Index(
+            "ix_referrals_copy_kept",
+            "status",
+            "receiver_id",
+            postgresql_where=text("receiver_copy_purged_at IS NULL"),
+            sqlite_where=text("receiver_copy_purged_at IS NULL"),
+        ),
     )
 
 
@@ -317,5 +363,6 @@ from app.adapters.db import family_work_tables  # noqa: E402, F401
 
 metadata = SQLModel.metadata
 
-# The directory's tables live in their own module; importing it registers them on this metadata.
-from app.adapters.db import directory_tables  # noqa: E402, F401
+# The directory's tables, the restricted (Niebieska Karta) records' table and those of lawful sharing
+# (agreements, consents, rate-limit counters) live in their own modules; importing them registers them.
+from app.adapters.db import directory_tables, restricted_record_tables, sharing_tables  # noqa: E402, F401

@@ -7,6 +7,8 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.adapters.crypto.vault import PersonalDataVault
+from app.adapters.db.audit_log import SqlAuditLog
 from app.adapters.db.directory_repository import SqlServiceRepository
 from app.adapters.db.event_store import SqlDeliveryLog, SqlEventFeed, SqlOutbox, SqlSubscriptionRepository
 from app.adapters.db.family_work_repository import (
@@ -19,17 +21,26 @@ from app.adapters.db.monitoring_queries import SqlMonitoringQueries
 from app.adapters.db.referral_repository import SqlReferralRepository
 from app.adapters.db.repositories import (
     SqlApiClientRepository,
-    SqlAuditLog,
     SqlEnrollmentRepository,
     SqlFamilyRepository,
     SqlInstitutionRepository,
     SqlPersonRepository,
     SqlWorkerRepository,
 )
+from app.adapters.db.restricted_record_repository import SqlRestrictedRecordRepository
+from app.adapters.db.retention_queries import SqlRetentionQueries
+from app.adapters.db.sharing_repository import (
+    SqlAgreementRepository,
+    SqlConsentRepository,
+    SqlRateLimits,
+    SqlSharedClientQueries,
+)
 from app.domain.directory import ServiceRepository
 from app.domain.ports import (
+    AgreementRepository,
     ApiClientRepository,
     AuditLog,
+    ConsentRepository,
     ContractRepository,
     DeliveryLog,
     DeliveryRecords,
@@ -42,10 +53,14 @@ from app.domain.ports import (
     Outbox,
     PartnershipRepository,
     PersonRepository,
+    RateLimits,
     ReferralRepository,
+    SharedClientQueries,
     SubscriptionRepository,
     WorkerRepository,
 )
+from app.domain.restricted_records import RestrictedRecordRepository
+from app.domain.retention import RetentionQueries
 
 
 class SqlUnitOfWork:
@@ -67,15 +82,22 @@ class SqlUnitOfWork:
     records: DeliveryRecords
     monitoring: MonitoringQueries
     services: ServiceRepository
+    retention: RetentionQueries
+    restricted_records: RestrictedRecordRepository
+    agreements: AgreementRepository
+    consents: ConsentRepository
+    rate_limits: RateLimits
+    shared_clients: SharedClientQueries
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], vault: PersonalDataVault) -> None:
         self._sessions = sessions
+        self._vault = vault
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
         self.institutions = SqlInstitutionRepository(self.session)
         self.workers = SqlWorkerRepository(self.session)
-        self.persons = SqlPersonRepository(self.session)
+        self.persons = SqlPersonRepository(self.session, self._vault)
         self.enrollments = SqlEnrollmentRepository(self.session)
         self.families = SqlFamilyRepository(self.session)
         self.audit = SqlAuditLog(self.session)
@@ -91,6 +113,12 @@ class SqlUnitOfWork:
         self.records = SqlDeliveryRecords(self.session)
         self.monitoring = SqlMonitoringQueries(self.session)
         self.services = SqlServiceRepository(self.session)
+        self.retention = SqlRetentionQueries(self.session)
+        self.restricted_records = SqlRestrictedRecordRepository(self.session)
+        self.agreements = SqlAgreementRepository(self.session)
+        self.consents = SqlConsentRepository(self.session)
+        self.rate_limits = SqlRateLimits(self.session)
+        self.shared_clients = SqlSharedClientQueries(self.session)
         return self
 
     async def __aexit__(
@@ -105,8 +133,9 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], vault: PersonalDataVault) -> None:
         self._sessions = sessions
+        self._vault = vault
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions)
+        return SqlUnitOfWork(self._sessions, self._vault)

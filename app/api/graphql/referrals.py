@@ -130,6 +130,13 @@ class Referral:
     def forwarded_from(self) -> UUID | None:
         return self.view.referral.forwarded_from
 
+    @strawberry.field(
+        description="When the receiver's retention period ran out: since then only the sender sees the subjects "
+        "and the notes."
+    )
+    def receiver_copy_purged_at(self) -> datetime | None:
+        return self.view.referral.receiver_copy_purged_at
+
 
 @strawberry.enum(description="What a party can do to a referral.")
 class ReferralActionName(Enum):

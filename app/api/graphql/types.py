@@ -40,7 +40,7 @@ class Worker:
         )
 
 
-@strawberry.type(description="An enrollment at the caller's own institution.")
+@strawberry.type(description="That an institution serves the person: its status there and the worker to contact.")
 class Enrollment:
     id: UUID
     institution_id: UUID
@@ -52,7 +52,7 @@ class Enrollment:
     worker: Worker | None
 
     @classmethod
-    def of(cls, v: EnrollmentView) -> Enrollment:
+    def of(cls, v: EnrollmentView, *, shared: bool = False) -> Enrollment:
         e = v.enrollment
         return cls(
             id=e.id,
@@ -60,7 +60,8 @@ class Enrollment:
             status=e.status,
             since=e.since,
             until=e.until,
-            external_ref=e.external_ref,
+            # Another institution's own reference into its record system is not for the caller.
+            external_ref=None if shared else e.external_ref,
             version=e.version,
             worker=Worker.of(v.worker) if v.worker else None,
         )
@@ -97,6 +98,13 @@ class Person:
     @strawberry.field(description="The caller's institution's enrollments only.")
     def enrollments(self) -> list[Enrollment]:
         return [Enrollment.of(e) for e in self.view.enrollments]
+
+    @strawberry.field(
+        description="Where else the person is served now, as far as the caller's agreements or the person's consent "
+        "open it for the purpose (X-Purpose header)."
+    )
+    def served_elsewhere(self) -> list[Enrollment]:
+        return [Enrollment.of(e, shared=True) for e in self.view.elsewhere]
 
     @strawberry.field(description="Referrals about the person that the caller's institution sent, received or follows.")
     async def referrals(self, info: strawberry.Info[GraphContext, None]) -> list[Referral] | None:

@@ -116,6 +116,10 @@ class ReferralOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    receiver_copy_purged_at: datetime | None = Field(
+        description="When the receiver's retention period ran out: since then only the sender sees the subjects, "
+        "the justification and the notes."
+    )
 
     @classmethod
     def of(cls, v: ReferralView) -> ReferralOut:
@@ -169,6 +173,7 @@ class ReferralOut(BaseModel):
             version=r.version,
             created_at=r.created_at,
             updated_at=r.updated_at,
+            receiver_copy_purged_at=r.receiver_copy_purged_at,
         )
 
 

@@ -212,6 +212,23 @@ class EnrollmentOut(BaseModel):
         )
 
 
+class ServedElsewhereOut(BaseModel):
+    institution_id: UUID
+    status: str
+    since: date
+    worker: WorkerOut | None
+
+    @classmethod
+    def of(cls, v: EnrollmentView) -> ServedElsewhereOut:
+        e = v.enrollment
+        return cls(
+            institution_id=e.institution_id,
+            status=e.status,
+            since=e.since,
+            worker=WorkerOut.of(v.worker) if v.worker else None,
+        )
+
+
 class PersonOut(BaseModel):
     id: UUID
     pesel: str | None
@@ -221,6 +238,11 @@ class PersonOut(BaseModel):
     birth_date: date
     sex: Sex | None
     enrollments: list[EnrollmentOut] = Field(description="Your institution's enrollments of the person only.")
+    served_elsewhere: list[ServedElsewhereOut] = Field(
+        default_factory=list,
+        description="Where else the person is served now: only the institutions whose status data your agreements "
+        "(or, for a partner organisation, the person's consent) open for the purpose of the request (X-Purpose).",
+    )
     family_ids: list[UUID]
     version: int
     created_at: datetime
@@ -238,6 +260,7 @@ class PersonOut(BaseModel):
             birth_date=p.birth_date,
             sex=p.sex,
             enrollments=[EnrollmentOut.of(e) for e in v.enrollments],
+            served_elsewhere=[ServedElsewhereOut.of(e) for e in v.elsewhere],
             family_ids=list(v.family_ids),
             version=p.version,
             created_at=p.created_at,

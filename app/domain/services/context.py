@@ -14,6 +14,7 @@ from app.domain.code_lists import CodeLists
 from app.domain.data_categories import DataCategory
 from app.domain.ids import AuditEventId, new_id
 from app.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from app.domain.retention import RetentionPolicy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,6 +23,11 @@ class Policies:
 
     # Days a receiver has to answer a referral, by requested instrument code; "default" otherwise.
     referral_response_days: Mapping[str, int] = field(default_factory=lambda: {"default": 14})
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+
+    # Shared-client lookups one client may make per window: enough for a worker, too few to enumerate PESELs.
+    lookups_per_window: int = 60
+    lookup_window_seconds: int = 60
 
     def response_days(self, instrument_code: str) -> int:
         return self.referral_response_days.get(instrument_code, self.referral_response_days.get("default", 14))

@@ -96,14 +96,15 @@ async def record_hours(
         actor=caller.actor,
     )
     async with ctx.uow() as uow:
-        await _subject_visible(uow, caller, cmd.person_id, cmd.family_id)
-        await uow.records.add_hours(record)
         if corrects is not None:
+            # Another institution's record does not exist for the caller, whatever the correction says.
             original = await uow.records.get_hours(corrects)
             if original is None or original.institution_id != caller.institution_id:
                 raise NotFound("no such hours record")
-            if not await uow.records.supersede_hours(corrects, record.id):
-                raise Conflict("this record was corrected already; correct the latest one")
+        await _subject_visible(uow, caller, cmd.person_id, cmd.family_id)
+        await uow.records.add_hours(record)
+        if corrects is not None and not await uow.records.supersede_hours(corrects, record.id):
+            raise Conflict("this record was corrected already; correct the latest one")
         if cmd.family_id is not None:
             await audit(uow, ctx, caller, AuditAction.UPDATE, SubjectType.FAMILY, [cmd.family_id])
         if cmd.person_id is not None:

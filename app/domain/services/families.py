@@ -9,11 +9,13 @@ from datetime import date
 from app.domain.audit import AuditAction, SubjectType
 from app.domain.caller import Caller, Scope
 from app.domain.clock import local_date
-from app.domain.errors import FieldError, InvalidInput, NotFound, StaleVersion
+from app.domain.data_categories import DataCategory
+from app.domain.errors import FieldError, InvalidInput, NotFound, PermissionDenied, StaleVersion
 from app.domain.families import Family
 from app.domain.ids import FamilyId, MembershipId, PersonId, new_id
 from app.domain.pagination import Page, PageRequest
 from app.domain.ports import UnitOfWork
+from app.domain.services.access import DEFAULT_PURPOSE, access_check, check_purpose
 from app.domain.services.context import UseCaseContext, audit
 from app.domain.services.persons import caller_institution
 from app.domain.services.views import FamilyView, family_views
@@ -75,10 +77,32 @@ async def _check_member(
 async def _views_and_audit(
     uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, families: Sequence[Family], action: AuditAction
 ) -> list[FamilyView]:
-    views = await family_views(uow, families, caller.institution_id)
-    await audit(uow, ctx, caller, action, SubjectType.FAMILY, [f.id for f in families])
+    purpose = check_purpose(ctx, caller.purpose, "X-Purpose") or DEFAULT_PURPOSE
+    # The grounds of sharing are loaded only when a family kept by another institution is shown.
+    others = list({m.person_id for f in families if f.created_by != caller.institution_id for m in f.current_members})
+    check = (
+        await access_check(uow, ctx, caller, await caller_institution(uow, caller), purpose, others) if others else None
+    )
+
+    def household_opens(family: Family, person_id: PersonId) -> bool:
+        return check is not None and check.decide(person_id, DataCategory.HOUSEHOLD, family.created_by).allowed
+
+    views = await family_views(uow, families, caller.institution_id, household_opens)
+    categories = [DataCategory.HOUSEHOLD, DataCategory.IDENTITY]
+    await audit(
+        uow, ctx, caller, action, SubjectType.FAMILY, [f.id for f in families], categories=categories, purpose=purpose
+    )
     shown = {m.person.person.id for v in views for m in v.members}
-    await audit(uow, ctx, caller, AuditAction.READ, SubjectType.PERSON, sorted(shown, key=str))
+    await audit(
+        uow,
+        ctx,
+        caller,
+        AuditAction.READ,
+        SubjectType.PERSON,
+        sorted(shown, key=str),
+        categories=categories,
+        purpose=purpose,
+    )
     return views
 
 
@@ -149,6 +173,25 @@ async def _family_for_change(uow: UnitOfWork, caller: Caller, family_id: FamilyI
     return family
 
 
+async def _check_membership_keeper(
+    uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, family: Family, membership_id: MembershipId
+) -> None:
+    """The institution keeping the family, or the one serving that member, changes a membership; to another
+    institution serving someone else in the household that member's record is not its own to change."""
+    membership = next((m for m in family.memberships if m.id == membership_id), None)
+    if (
+        membership is None
+        or family.created_by == caller.institution_id
+        or await uow.persons.visible_to(membership.person_id, caller.institution_id)
+    ):
+        return
+    purpose = check_purpose(ctx, caller.purpose, "X-Purpose") or DEFAULT_PURPOSE
+    check = await access_check(uow, ctx, caller, await caller_institution(uow, caller), purpose, [membership.person_id])
+    if check.decide(membership.person_id, DataCategory.HOUSEHOLD, family.created_by).allowed:
+        raise PermissionDenied("the family's keeper or the member's own institution changes this membership")
+    raise NotFound("no such membership")
+
+
 async def _save(
     uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, family: Family, expected_version: int
 ) -> FamilyView:
@@ -188,6 +231,7 @@ async def change_membership(ctx: UseCaseContext, caller: Caller, cmd: ChangeMemb
     on = cmd.end_on or local_date(now)
     async with ctx.uow() as uow:
         family = await _family_for_change(uow, caller, cmd.family_id, cmd.expected_version)
+        await _check_membership_keeper(uow, ctx, caller, family, cmd.membership_id)
         if cmd.role is not None:
             ctx.codes.require("FamilyRole", cmd.role, field="role", on=local_date(now))
             family.change_role(

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from app.domain.audit import AuditAction, SubjectType
 from app.domain.caller import Caller, Scope
+from app.domain.data_categories import DataCategory
 from app.domain.diagnoses import AreaAssessment, Diagnosis
 from app.domain.errors import FieldError, InvalidInput, NotFound
 from app.domain.ids import DiagnosisId, FamilyId, InstitutionId, PartnershipId, new_id
 from app.domain.partnerships import Partnership, TeamMember
 from app.domain.ports import UnitOfWork
+from app.domain.services.access import DEFAULT_PURPOSE, access_check, check_purpose
 from app.domain.services.context import UseCaseContext, audit
+from app.domain.services.persons import caller_institution
 from app.domain.values import Teryt, clean_text
+
+# The life area whose assessment is health data (GDPR art. 9), opened only by an agreement or consent naming it.
+HEALTH_AREA = "HEALTH"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,7 +118,7 @@ async def list_diagnoses(ctx: UseCaseContext, caller: Caller, family_id: FamilyI
     caller.require(Scope.FAMILIES_READ)
     async with ctx.uow() as uow:
         await visible_family(uow, caller, family_id)
-        found = await uow.diagnoses.for_families([family_id])
+        found = await _shown_diagnoses(uow, ctx, caller, await uow.diagnoses.for_families([family_id]))
         await audit(uow, ctx, caller, AuditAction.READ, SubjectType.FAMILY, [family_id])
         await uow.commit()
     return found
@@ -123,4 +129,32 @@ async def diagnoses_of_families(ctx: UseCaseContext, caller: Caller, family_ids:
     caller.require(Scope.FAMILIES_READ)
     async with ctx.uow() as uow:
         visible = await uow.families.visible_among(family_ids, caller.institution_id)
-        return await uow.diagnoses.for_families(sorted(visible, key=str))
+        return await _shown_diagnoses(uow, ctx, caller, await uow.diagnoses.for_families(sorted(visible, key=str)))
+
+
+async def _shown_diagnoses(
+    uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, diagnoses: list[Diagnosis]
+) -> list[Diagnosis]:
+    """Another institution's diagnosis shows where the access policy opens contract data about every current
+    member to the caller, and its health assessment only where health data is opened too."""
+    foreign = [d for d in diagnoses if d.institution_id != caller.institution_id]
+    if not foreign:
+        return diagnoses
+    families = {f.id: f for f in await uow.families.get_many(list({d.family_id for d in foreign}))}
+    members = {fid: [m.person_id for m in f.current_members] for fid, f in families.items()}
+    purpose = check_purpose(ctx, caller.purpose, "X-Purpose") or DEFAULT_PURPOSE
+    everyone = list({p for people in members.values() for p in people})
+    check = await access_check(uow, ctx, caller, await caller_institution(uow, caller), purpose, everyone)
+
+    def opened(d: Diagnosis, category: DataCategory) -> bool:
+        people = members.get(d.family_id, [])
+        return bool(people) and all(check.decide(p, category, d.institution_id).allowed for p in people)
+
+    shown = []
+    for d in diagnoses:
+        if d.institution_id == caller.institution_id:
+            shown.append(d)
+        elif opened(d, DataCategory.CONTRACT):
+            health = opened(d, DataCategory.HEALTH)
+            shown.append(d if health else replace(d, areas=tuple(a for a in d.areas if a.area != HEALTH_AREA)))
+    return shown

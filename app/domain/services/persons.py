@@ -5,15 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from app.domain.audit import AuditAction, SubjectType
+from app.domain.access_policy import AccessDecision
+from app.domain.audit import AuditAction, Decision, SubjectType
 from app.domain.caller import Caller, Scope
 from app.domain.clock import local_date
+from app.domain.data_categories import DataCategory
 from app.domain.errors import DuplicateRecord, FieldError, InvalidInput, NotFound, PermissionDenied, StaleVersion
 from app.domain.ids import EnrollmentId, InstitutionId, PersonId, WorkerId, new_id
 from app.domain.institutions import Institution
 from app.domain.pagination import Page, PageRequest
 from app.domain.persons import Enrollment, Person
 from app.domain.ports import UnitOfWork
+from app.domain.services.access import (
+    DEFAULT_PURPOSE,
+    AccessCheck,
+    access_check,
+    check_purpose,
+    holders,
+    status_category,
+)
 from app.domain.services.context import UseCaseContext, audit
 from app.domain.services.views import EnrollmentView, PersonView, person_views
 from app.domain.values import IdentityDocument, Pesel, Sex
@@ -150,19 +160,89 @@ async def _known_person(uow: UnitOfWork, pesel: Pesel | None, document: Identity
     return None
 
 
-async def _visible_person(uow: UnitOfWork, caller: Caller, person_id: PersonId) -> Person:
-    person = await uow.persons.get(person_id)
-    if person is None or not await uow.persons.visible_to(person_id, caller.institution_id):
-        raise NotFound("no such person")
-    return person
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _PersonAccess:
+    """What the caller may see of one person: its own records, or what the access policy opens."""
+
+    own: bool
+    identity: AccessDecision | None
+    check: AccessCheck
+    elsewhere: list[Enrollment]
+    places: dict[InstitutionId, Institution]
+
+    @property
+    def readable(self) -> bool:
+        return self.own or self.identity is not None
+
+    def denial(self, person_id: PersonId) -> str:
+        return self.check.explain_denial(person_id, DataCategory.IDENTITY, holders(self.elsewhere, person_id))
+
+
+async def _person_access(
+    uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, institution: Institution, person_id: PersonId, purpose: str
+) -> _PersonAccess:
+    enrollments = await uow.shared_clients.active_enrollments([person_id])
+    elsewhere = [e for e in enrollments if e.institution_id != caller.institution_id]
+    places = {i.id: i for i in await uow.institutions.get_many(list({e.institution_id for e in elsewhere}))}
+    check = await access_check(uow, ctx, caller, institution, purpose, [person_id])
+    own = await uow.persons.visible_to(person_id, caller.institution_id)
+    identity = None if own else check.first_allowed(person_id, DataCategory.IDENTITY, holders(elsewhere, person_id))
+    return _PersonAccess(own=own, identity=identity, check=check, elsewhere=elsewhere, places=places)
 
 
 async def read_person(ctx: UseCaseContext, caller: Caller, person_id: PersonId) -> PersonView:
+    """A client of the caller's (or of a family it keeps) in full; anyone else's person as far as the access
+    policy opens it for the purpose: identity from an institution that serves them, each status elsewhere alone."""
     caller.require(Scope.PERSONS_READ)
+    purpose = check_purpose(ctx, caller.purpose, "X-Purpose") or DEFAULT_PURPOSE
     async with ctx.uow() as uow:
-        person = await _visible_person(uow, caller, person_id)
-        [view] = await person_views(uow, [person], caller.institution_id)
-        await audit(uow, ctx, caller, AuditAction.READ, SubjectType.PERSON, [person.id])
+        person = await uow.persons.get(person_id)
+        if person is None:
+            raise NotFound("no such person")
+        institution = await caller_institution(uow, caller)
+        access = await _person_access(uow, ctx, caller, institution, person_id, purpose)
+        if not access.readable:
+            await audit(
+                uow,
+                ctx,
+                caller,
+                AuditAction.READ,
+                SubjectType.PERSON,
+                [person_id],
+                categories=[DataCategory.IDENTITY],
+                purpose=purpose,
+                decision=Decision.DENY,
+                reason=access.denial(person_id),
+            )
+            await uow.commit()
+            raise NotFound("no such person")
+        places = access.places
+        opened = [
+            (e, decision)
+            for e in access.elsewhere
+            if (
+                decision := access.check.decide(
+                    person_id, status_category(places[e.institution_id].type), e.institution_id
+                )
+            )
+        ]
+        [view] = await person_views(uow, [person], caller.institution_id, [e for e, _ in opened])
+        reasons = [access.identity.reason if access.identity else "your institution's own client"]
+        reasons += [d.reason for _, d in opened]
+        categories = {DataCategory.IDENTITY, *(status_category(places[e.institution_id].type) for e, _ in opened)}
+        if view.enrollments:
+            categories.add(status_category(institution.type))
+        await audit(
+            uow,
+            ctx,
+            caller,
+            AuditAction.READ,
+            SubjectType.PERSON,
+            [person.id],
+            categories=sorted(categories),
+            purpose=purpose,
+            reason="; ".join(dict.fromkeys(reasons)),
+        )
         await uow.commit()
     return view
 
@@ -184,8 +264,15 @@ async def change_person(ctx: UseCaseContext, caller: Caller, cmd: ChangePerson) 
     now = ctx.clock.now()
     pesel = Pesel.parse(cmd.pesel) if cmd.pesel is not None else None
     async with ctx.uow() as uow:
-        person = await _visible_person(uow, caller, cmd.person_id)
+        person = await uow.persons.get(cmd.person_id)
+        if person is None:
+            raise NotFound("no such person")
         if await uow.enrollments.active_at(person.id, caller.institution_id) is None:
+            # A partner that may read the person is told why not; to anyone else the person does not exist.
+            purpose = check_purpose(ctx, caller.purpose, "X-Purpose") or DEFAULT_PURPOSE
+            access = await _person_access(uow, ctx, caller, await caller_institution(uow, caller), person.id, purpose)
+            if not access.readable:
+                raise NotFound("no such person")
             raise PermissionDenied("only an institution that enrolls the person may change their data")
         if person.version != cmd.expected_version:
             raise StaleVersion("the person has changed since you read it", person.version)

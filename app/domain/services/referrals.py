@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from app.domain.audit import AuditAction, SubjectType
 from app.domain.caller import Caller, Scope
 from app.domain.clock import local_date
+from app.domain.data_categories import DataCategory
 from app.domain.errors import FieldError, InvalidInput, NotFound, StaleVersion
 from app.domain.events import DomainEvent
 from app.domain.ids import FamilyId, InstitutionId, PersonId, ReferralId, new_id
@@ -25,12 +26,17 @@ from app.domain.referrals import (
     StatusChange,
     TransitionNotAllowed,
 )
+from app.domain.services.access import recipient_check, refuse_unless_open
 from app.domain.services.context import UseCaseContext, audit
 from app.domain.services.directory import referral_target
 
 INSTRUMENT_LISTS = ("LabourMarketInstrument", "AssistanceForm")
 PRIORITIES = ("routine", "urgent", "asap")
 SYSTEM_ACTOR = "system:deadline-job"
+
+REFERRAL_PURPOSE = "REFERRAL"
+# What a referral discloses to its receiver: who the person is, and the referral itself; never the case file.
+ENVELOPE_CATEGORIES = (DataCategory.IDENTITY, DataCategory.REFERRAL)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,14 +101,20 @@ async def _views(
     uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, referrals: Sequence[Referral]
 ) -> list[ReferralView]:
     persons = {p.id: p for p in await uow.persons.get_many(list({i for r in referrals for i in r.member_ids}))}
+    shown = await _envelope_filter(uow, ctx, caller, referrals)
     today = ctx.today()
     views = []
     for r in referrals:
         chain = [r.chain_id] if r.chain_id != r.id else []
+        # Past the receiver's retention period the envelope is gone for all but the sender: no identity, no
+        # free text. The ids stay: they tell nothing to an institution that may not read the person otherwise.
+        purged = r.copy_purged_for(caller.institution_id)
         views.append(
             ReferralView(
-                referral=r,
-                subjects=[_envelope(persons[i]) for i in r.member_ids if i in persons],
+                referral=r.without_shared_text() if purged else r,
+                subjects=[]
+                if purged
+                else [_envelope(persons[i]) for i in r.member_ids if i in persons and shown(r, i)],
                 allowed_actions=r.allowed_actions(r.party_of(caller.institution_id))
                 if r.party_of(caller.institution_id)
                 else [],
@@ -113,6 +125,26 @@ async def _views(
     ids = [r.id for r in referrals]
     await audit(uow, ctx, caller, AuditAction.READ, SubjectType.REFERRAL, ids)
     return views
+
+
+async def _envelope_filter(
+    uow: UnitOfWork, ctx: UseCaseContext, caller: Caller, referrals: Sequence[Referral]
+) -> Callable[[Referral, PersonId], bool]:
+    """The receiver sees a person's envelope while the ground it was sent on holds: a withdrawn consent or an
+    ended agreement hides it from the next request on. The sender and the rest of a chain keep their own."""
+    received = [r for r in referrals if r.receiver_id == caller.institution_id]
+    institution = await uow.institutions.get(caller.institution_id) if received else None
+    members = list({i for r in received for i in r.member_ids})
+    check = await recipient_check(uow, ctx, institution, REFERRAL_PURPOSE, members) if institution else None
+
+    def shown(referral: Referral, person_id: PersonId) -> bool:
+        if referral.receiver_id != caller.institution_id:
+            return True
+        return check is not None and all(
+            check.decide(person_id, c, referral.sender_id).allowed for c in ENVELOPE_CATEGORIES
+        )
+
+    return shown
 
 
 def _event(
@@ -193,6 +225,7 @@ async def create_referral(ctx: UseCaseContext, caller: Caller, cmd: CreateReferr
         if await uow.institutions.get(receiver_id) is None:
             raise InvalidInput("no such institution", [FieldError("receiver_id", "no such institution")])
         members = await _subjects(uow, caller, cmd)
+        await _may_refer(uow, ctx, caller.institution_id, receiver_id, members)
         referral_id = ReferralId(new_id())
         referral = Referral(
             id=referral_id,
@@ -246,6 +279,18 @@ async def create_referral(ctx: UseCaseContext, caller: Caller, cmd: CreateReferr
         [view] = await _views(uow, ctx, caller, [referral])
         await uow.commit()
     return view
+
+
+async def _may_refer(
+    uow: UnitOfWork, ctx: UseCaseContext, sender: InstitutionId, receiver: InstitutionId, members: Sequence[PersonId]
+) -> None:
+    """A referral's envelope goes only where an agreement (or, to a partner organisation, the consent of every
+    person in it) lets the sender's identity and referral data go for the purpose of a referral."""
+    institution = await uow.institutions.get(receiver)
+    if institution is None:
+        raise InvalidInput("no such institution", [FieldError("receiver_id", "no such institution")])
+    check = await recipient_check(uow, ctx, institution, REFERRAL_PURPOSE, members)
+    refuse_unless_open(check, members, sender, ENVELOPE_CATEGORIES)
 
 
 async def _visible(uow: UnitOfWork, caller: Caller, referral_id: ReferralId) -> Referral:
@@ -350,6 +395,7 @@ async def _forwarded_copy(
         or await uow.institutions.get(cmd.forward_to) is None
     ):
         raise InvalidInput("forward to a third institution", [FieldError("forward_to", "not a third institution")])
+    await _may_refer(uow, ctx, caller.institution_id, cmd.forward_to, referral.member_ids)
     # Built before apply() checks the party; when apply() refuses, the copy is never stored.
     now = ctx.clock.now()
     new_id_ = ReferralId(new_id())

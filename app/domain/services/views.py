@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.domain.families import Family, Membership
@@ -24,6 +24,8 @@ class PersonView:
     # Only the caller's own institution's enrollments: never who else serves the person.
     enrollments: Sequence[EnrollmentView]
     family_ids: Sequence[FamilyId]
+    # Where else the person is served: only what the caller's agreements or the person's consent open.
+    elsewhere: Sequence[EnrollmentView] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,10 +40,12 @@ class FamilyView:
     members: Sequence[MemberView]  # current and past memberships, in order of joining
 
 
-async def person_views(uow: UnitOfWork, persons: Sequence[Person], institution_id: InstitutionId) -> list[PersonView]:
+async def person_views(
+    uow: UnitOfWork, persons: Sequence[Person], institution_id: InstitutionId, elsewhere: Sequence[Enrollment] = ()
+) -> list[PersonView]:
     ids = [p.id for p in persons]
     enrollments = await uow.enrollments.for_persons(ids, institution_id)
-    workers = await _workers(uow, enrollments)
+    workers = await _workers(uow, [*enrollments, *elsewhere])
     families = await uow.families.families_of(ids)
     # A person's other household stays hidden unless the caller may see it too.
     visible_families = await uow.families.visible_among(
@@ -53,11 +57,28 @@ async def person_views(uow: UnitOfWork, persons: Sequence[Person], institution_i
         by_person[e.person_id].append(
             EnrollmentView(enrollment=e, worker=workers.get(e.worker_id) if e.worker_id else None)
         )
-    return [PersonView(person=p, enrollments=by_person[p.id], family_ids=families.get(p.id, [])) for p in persons]
+    shared: dict[PersonId, list[EnrollmentView]] = {pid: [] for pid in ids}
+    for e in elsewhere:
+        shared[e.person_id].append(
+            EnrollmentView(enrollment=e, worker=workers.get(e.worker_id) if e.worker_id else None)
+        )
+    return [
+        PersonView(person=p, enrollments=by_person[p.id], family_ids=families.get(p.id, []), elsewhere=shared[p.id])
+        for p in persons
+    ]
 
 
-async def family_views(uow: UnitOfWork, families: Sequence[Family], institution_id: InstitutionId) -> list[FamilyView]:
-    """Current members, and past ones only where the caller may still see the person otherwise."""
+async def family_views(
+    uow: UnitOfWork,
+    families: Sequence[Family],
+    institution_id: InstitutionId,
+    household_opens: Callable[[Family, PersonId], bool],
+) -> list[FamilyView]:
+    """Current members, and past ones only where the caller may still see the person otherwise.
+
+    The institution that keeps the family sees every member; another sees its own clients, and the rest of the
+    household only where `household_opens` (the access policy, for the family's keeper) says so.
+    """
     current = {m.person_id for f in families for m in f.current_members}
     past = {m.person_id for f in families for m in f.memberships} - current
     still_visible = await uow.persons.visible_among(list(past), institution_id) if past else set()
@@ -70,6 +91,9 @@ async def family_views(uow: UnitOfWork, families: Sequence[Family], institution_
                 MemberView(membership=m, person=views[m.person_id])
                 for m in sorted(f.memberships, key=lambda m: (m.since, m.recorded_at, str(m.id)))
                 if m.person_id in views
+                and (
+                    f.created_by == institution_id or views[m.person_id].enrollments or household_opens(f, m.person_id)
+                )
             ],
         )
         for f in families
