@@ -46,14 +46,14 @@ from uuid import UUID
 import httpx
 
 from app.bootstrap import Container
-from app.domain.caller import ALL_SCOPES, Caller
-from app.domain.data_categories import SHAREABLE_CATEGORIES
+from app.domain.caller import ALL_SCOPES
 from app.domain.ids import ConsentId, InstitutionId, PersonId, WorkerId
 from app.domain.partnerships import TeamMember
 from app.domain.services import family_work as family_use
 from app.domain.services import institutions as institution_use
 from app.domain.services import sharing
 from tests.builders import make_pesel
+from tests.sharing_support import signed_agreement, system_caller
 
 TEAM_ROLE = frozenset({"interdisciplinary_team"})
 DIAGNOSIS_MARKER = "POTRZEBA-DIAGNOZA-MOPS-7Q"
@@ -113,29 +113,6 @@ class Institution:
             roles=roles,
             ttl=None,
         ).access_token
-
-
-def system_caller(institution_id: InstitutionId) -> Caller:
-    """The use cases called directly, as a system of the institution with every scope."""
-    return Caller(
-        subject=f"matrix-setup-{institution_id}",
-        institution_id=institution_id,
-        scopes=ALL_SCOPES,
-        roles=frozenset(),
-        worker_id=None,
-        request_id="matrix-setup",
-    )
-
-
-ALL_PURPOSES = (
-    "SOCIAL_ASSISTANCE",
-    "EMPLOYMENT_ACTIVATION",
-    "FAMILY_COOPERATION",
-    "REFERRAL",
-    "SERVICE_DELIVERY",
-    "SHARED_CLIENT_CHECK",
-    "MONITORING",
-)
 
 
 # --- expectations --------------------------------------------------------------------------------------------------
@@ -444,26 +421,7 @@ async def new_institution(container: Container, kind: str, name: str, teryt: str
 
 async def expired_agreement(container: Container, *parties: InstitutionId) -> None:
     """Signed by both, for every category and purpose, valid 2020-2021 only."""
-    agreement = await sharing.create_agreement(
-        container.ctx,
-        system_caller(parties[0]),
-        sharing.NewAgreement(
-            title="Porozumienie na lata 2020-2021",
-            parties=[
-                sharing.PartyTerms(institution_id=p, receives=sorted(c.value for c in SHAREABLE_CATEGORIES))
-                for p in parties
-            ],
-            purposes=ALL_PURPOSES,
-            legal_basis="art. 100 ust. 2 ustawy o pomocy społecznej",
-            valid_from=date(2020, 1, 1),
-            valid_to=date(2021, 12, 31),
-            document_ref="Porozumienie nr 3/2020",
-        ),
-    )
-    for party in parties:
-        agreement = await sharing.sign_agreement(
-            container.ctx, system_caller(party), agreement.id, agreement.version, date(2020, 1, 1)
-        )
+    await signed_agreement(container, *parties, valid_to=date(2021, 12, 31))
 
 
 async def build_world(h: Harness) -> World:

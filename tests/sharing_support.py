@@ -44,8 +44,10 @@ async def signed_agreement(
     *parties: InstitutionId,
     categories: frozenset[str] = frozenset(c.value for c in SHAREABLE_CATEGORIES),
     purposes: tuple[str, ...] = ALL_PURPOSES,
+    valid_to: date | None = None,
 ) -> Agreement:
-    """An agreement in force between the parties, each receiving every category given, for every purpose."""
+    """An agreement signed by the parties, each receiving every category given, for every purpose; in force from
+    2020 on, or until `valid_to`."""
     agreement = await sharing.create_agreement(
         container.ctx,
         system_caller(parties[0]),
@@ -55,7 +57,7 @@ async def signed_agreement(
             purposes=purposes,
             legal_basis="art. 100 ust. 2 i art. 105 ustawy o pomocy społecznej; ustawa o rynku pracy",
             valid_from=date(2020, 1, 1),
-            valid_to=None,
+            valid_to=valid_to,
             document_ref="Porozumienie nr 1/2020",
         ),
     )

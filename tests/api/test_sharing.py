@@ -48,6 +48,18 @@ async def signed(client: httpx.AsyncClient, body: dict[str, Any], *parties: Part
     return agreement
 
 
+async def refer(client: httpx.AsyncClient, sender: Party, receiver: Party, person_id: str) -> httpx.Response:
+    body = {
+        "person_id": person_id,
+        "receiver_id": str(receiver.id),
+        "reason": "UNEMPLOYMENT",
+        "instrument": {"code_list": "LabourMarketInstrument", "code": "TRAINING"},
+        "justification": "potrzebne szkolenie",
+        "send": True,
+    }
+    return await client.post("/v1/referrals", json=body, headers=sender.headers())
+
+
 async def lookup(client: httpx.AsyncClient, party: Party, **body: Any) -> httpx.Response:
     return await client.post(
         "/v1/shared-client-lookups", json={"purpose": "SHARED_CLIENT_CHECK", **body}, headers=party.headers()
@@ -117,18 +129,7 @@ async def test_consent_opens_to_the_ngo_what_it_names_and_withdrawal_takes_effec
     client: httpx.AsyncClient, ops: Party, ngo: Party
 ) -> None:
     person = await enroll(client, ops, person_body(JAN))
-    refused = await client.post(
-        "/v1/referrals",
-        json={
-            "person_id": person["id"],
-            "receiver_id": str(ngo.id),
-            "reason": "UNEMPLOYMENT",
-            "instrument": {"code_list": "LabourMarketInstrument", "code": "TRAINING"},
-            "justification": "potrzebne szkolenie",
-            "send": True,
-        },
-        headers=ops.headers(),
-    )
+    refused = await refer(client, ops, ngo, person["id"])
     assert refused.status_code == 403, refused.text
     assert refused.json()["type"].endswith("/sharing-refused")
     assert "consent" in refused.json()["detail"]
@@ -148,18 +149,7 @@ async def test_consent_opens_to_the_ngo_what_it_names_and_withdrawal_takes_effec
     assert consent.status_code == 201, consent.text
     assert consent.json()["in_force"] is True
 
-    sent = await client.post(
-        "/v1/referrals",
-        json={
-            "person_id": person["id"],
-            "receiver_id": str(ngo.id),
-            "reason": "UNEMPLOYMENT",
-            "instrument": {"code_list": "LabourMarketInstrument", "code": "TRAINING"},
-            "justification": "potrzebne szkolenie",
-            "send": True,
-        },
-        headers=ops.headers(),
-    )
+    sent = await refer(client, ops, ngo, person["id"])
     assert sent.status_code == 201, sent.text
     referral_url = f"/v1/referrals/{sent.json()['id']}"
     seen = await client.get(referral_url, headers=ngo.headers())
