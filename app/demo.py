@@ -37,6 +37,9 @@ _CLIENT_SCOPES = frozenset(
         "referrals:write",
         "deliveries:write",
         "reports:read",
+        # The demo token stands for the whole office, its data-protection officer and its director included.
+        "audit:read",
+        "agreements:write",
     ]
 )
 
