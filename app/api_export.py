@@ -10,12 +10,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.adapters.record_systems.partner_contract import partner_openapi
 from app.api.graphql.schema import build_schema
 from app.config import Settings
 from app.main import create_app
 
 OPENAPI_FILE = "openapi.json"
 GRAPHQL_FILE = "schema.graphql"
+# The partner API a vendor's system implements (Spójnia is its client), next to Spójnia's own.
+PARTNER_OPENAPI_FILE = "partner/openapi.json"
 
 
 def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
@@ -40,4 +43,7 @@ def export(directory: Path) -> list[Path]:
     spec, sdl = directory / OPENAPI_FILE, directory / GRAPHQL_FILE
     spec.write_text(openapi_text(), encoding="utf-8")
     sdl.write_text(graphql_sdl(), encoding="utf-8")
-    return [spec, sdl]
+    partner = directory / PARTNER_OPENAPI_FILE
+    partner.parent.mkdir(parents=True, exist_ok=True)
+    partner.write_text(render_openapi(partner_openapi()), encoding="utf-8")
+    return [spec, sdl, partner]

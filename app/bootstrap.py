@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,12 +16,15 @@ from app.adapters.db.audit_chain import SqlAuditChain
 from app.adapters.db.directory_repository import SqlDirectoryStore
 from app.adapters.db.engine import make_engine, make_session_factory
 from app.adapters.db.idempotency import SqlIdempotencyStore
+from app.adapters.db.record_sync_repository import SqlRecordImportStore
 from app.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from app.adapters.events.partner_relay import PartnerRelay, build_partner_relay
 from app.adapters.events.relay import Relay
 from app.config import Settings
 from app.domain.clock import SystemClock
 from app.domain.code_lists import default_code_lists
 from app.domain.ports import Clock
+from app.domain.record_imports import RecordImportStore
 from app.domain.services.context import Policies, UseCaseContext
 from app.domain.services.directory import DirectoryStore
 from app.domain.webhooks import RetryPolicy, UrlPolicy
@@ -40,6 +44,19 @@ class Container:
     directory: DirectoryStore
     url_policy: UrlPolicy
     vault: PersonalDataVault
+
+    @cached_property
+    def partners(self) -> PartnerRelay:
+        """The partner relay (`spojnia partners sync`), built on first use: a partner URL that the URL policy
+        refuses stops that command, not the API."""
+        return build_partner_relay(
+            self.settings, make_session_factory(self.engine), self.ctx, self.http, publish=self.relay.publish
+        )
+
+    @cached_property
+    def record_imports(self) -> RecordImportStore:
+        """Units of work of file batches (`spojnia sync`, POST /v1/imports): source records, batches, bulk rows."""
+        return SqlRecordImportStore(make_session_factory(self.engine), self.vault)
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -285,6 +285,12 @@ def parser() -> argparse.ArgumentParser:
     from app import audit_cli
 
     audit_cli.add_commands(commands)  # spojnia audit seal | verify
+    from app import partner_cli
+
+    partner_cli.add_commands(commands)  # spojnia partners sync [--once] | status | replay INSTITUTION
+    from app import sync_cli
+
+    sync_cli.add_commands(commands)  # spojnia sync import | export (file batches)
     return root
 
 

@@ -115,6 +115,41 @@ class Retention(BaseModel):
         )
 
 
+class PartnerApi(BaseModel):
+    """One institution's system reached over HTTP (the contract: openapi/partner/openapi.json)."""
+
+    # Must pass the webhooks' URL policy: outside development, https to a public (allowed) host.
+    base_url: str
+    # The bearer token the partner's system issued to Spójnia; never logged or shown.
+    token: SecretStr
+    timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    event_types: list[str] = Field(default_factory=lambda: ["*"])  # events POSTed besides the envelopes
+
+
+class PartnerSync(BaseModel):
+    """How persistently partners' systems are called (`spojnia partners sync`)."""
+
+    retry_base_ms: int = Field(default=2000, ge=1)
+    # Back-off doubles each time: 20 attempts span two to three weeks before a delivery is parked.
+    max_attempts: int = Field(default=20, ge=1, le=40)
+    # The circuit breaker: this many failures in a row, then no call for the cool-down, then one trial call.
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_cooldown_seconds: float = Field(default=60.0, gt=0)
+    poll_seconds: float = Field(default=1.0, gt=0)
+    status_poll_seconds: float = Field(default=30.0, gt=0)
+    batch_size: int = Field(default=20, ge=1, le=500)
+
+
+class RecordSync(BaseModel):
+    """File batches from the institutions' record systems (`spojnia sync`, POST /v1/imports)."""
+
+    # Per-institution adjustments of the shipped mapping profiles: `<institution id>.<profile>.yaml` files here,
+    # deep-merged over the profile (app/adapters/record_systems/profiles.py).
+    overrides_dir: Path | None = None
+    # The largest file the upload endpoint takes.
+    max_upload_mb: int = Field(default=50, ge=1, le=1024)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SPOJNIA_", env_nested_delimiter="__", extra="ignore")
 
@@ -141,6 +176,10 @@ class Settings(BaseSettings):
     lookups_per_window: int = Field(default=60, ge=1)
     lookup_window_seconds: int = Field(default=60, ge=1, le=3600)
     audit: AuditTrail = AuditTrail()
+    # Partner APIs by institution id, e.g. SPOJNIA_PARTNER_APIS='{"<id>": {"base_url": "...", "token": "..."}}'.
+    partner_apis: dict[UUID, PartnerApi] = Field(default_factory=dict)
+    partner_sync: PartnerSync = PartnerSync()
+    sync: RecordSync = RecordSync()
 
     @property
     def development(self) -> bool:

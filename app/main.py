@@ -19,10 +19,13 @@ from app.api.rest import (
     events,
     families,
     family_work,
+    imports,
     institutions,
     meta,
     oauth,
+    person_merges,
     persons,
+    reconciliation,
     referrals,
     restricted_records,
     sharing,
@@ -87,6 +90,12 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 "person's consents for partner organisations, and the shared-client lookup that rests on them.",
             },
             {
+                "name": "reconciliation",
+                "description": "Where the institutions' record systems (and Spójnia's records) disagree about a "
+                "person: household, registered-unemployed status, gmina; a worker's decision about each. Nothing "
+                "is overwritten.",
+            },
+            {
                 "name": "audit",
                 "description": "The audit trail (data-protection officer): who read or changed personal data, when "
                 "and why; a person's access report (GDPR art. 15).",
@@ -97,6 +106,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 "name": "directory",
                 "description": "The directory of services (informator): search and read without a token, "
                 "the Open Referral (HSDS 3) export, and your institution's own services. Public page: /informator.",
+            },
+            {
+                "name": "imports",
+                "description": "File batches: your record system's export (POMOST Std, TT-Pomoc, Syriusz Std or a "
+                "generic CSV, XLSX, XML) imported as your clients by a mapping profile, with a reject report.",
             },
             {"name": "code-lists", "description": "Code lists with validity and legal basis."},
             {"name": "oauth", "description": "Tokens for registered clients."},
@@ -112,6 +126,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(restricted_records.router)
     app.include_router(sharing.router)
     app.include_router(audit.router)
+    app.include_router(person_merges.router)
+    app.include_router(reconciliation.router)
+    app.include_router(imports.router)
     app.include_router(informator.router)  # the public HTML page; not part of the OpenAPI document
     graphql = GraphQLRouter(
         build_schema(settings), context_getter=graph_context, graphql_ide=None, include_in_schema=False

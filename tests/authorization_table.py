@@ -219,6 +219,8 @@ class Call:
     json: Any = None
     params: Mapping[str, str] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, Any] | None = None  # a multipart upload, with `data` for its other fields
+    data: Mapping[str, str] | None = None
 
 
 class Harness:
@@ -258,6 +260,8 @@ class Harness:
             json=call.json,
             params=call.params,
             headers={**self.auth(who), **call.headers},
+            files=call.files,
+            data=call.data,
         )
 
     async def ok(self, who: Who, method: str, path: str, body: Any = None, **headers: str) -> dict[str, Any]:
@@ -710,6 +714,23 @@ async def enrollment_of_a(h: Harness) -> Target:
     return Target(h.world.main, version=enrollment["version"])
 
 
+async def scratch_merge(h: Harness) -> Target:
+    """Two records of one person registered twice by the MOPS (no PESEL, no document), merged by the MOPS."""
+    body = {"first_name": "Dorota", "last_name": f"Zdublowana-{_letters(h.serial())}", "birth_date": "1980-01-01"}
+    kept, merged = await h.enroll(Who.OWN, body), await h.enroll(Who.OWN, body)
+    merge = await h.ok(
+        Who.OWN,
+        "POST",
+        "/v1/person-merges",
+        {"kept_person_id": kept, "merged_person_id": merged, "reason": "ta sama osoba"},
+    )
+    return Target(h.world.main, ids={"merge": merge["id"], "kept": kept}, version=merge["version"])
+
+
+def merged_persons(scene: Scene, response: httpx.Response) -> bool:
+    return scene.target.ids["kept"] in response.text
+
+
 def if_match(scene: Scene) -> dict[str, str]:
     return {"If-Match": f'"{scene.target.version}"'}
 
@@ -933,6 +954,74 @@ REST: dict[tuple[str, str], Row] = {
                 lambda s: Call(f"/v1/enrollments/{s.household.a_enrollment}", json={}, headers=if_match(s)),
                 answers(404, own=OK),
                 prepare=enrollment_of_a,
+            )
+        ],
+    ),
+    # -- reconciliation and person merges --
+    ("GET", "/v1/reconciliation"): Personal(
+        "what other institutions' systems say about the caller's persons, as far as the access policy opens it",
+        [
+            Case(
+                "A's differences: only for an institution whose own record A is",
+                lambda s: Call("/v1/reconciliation", params={"person_id": s.a}),
+                answers(404, own=OK),
+            ),
+            Case(
+                "F's members' differences: for whoever sees F through its own client",
+                lambda s: Call("/v1/reconciliation", params={"family_id": s.household.family}),
+                answers(BLIND, zi=404, zi_other=404),
+            ),
+            Case("the institution's open differences", lambda _: Call("/v1/reconciliation"), answers(BLIND)),
+        ],
+    ),
+    ("POST", "/v1/reconciliation/{difference_id}/resolve"): Personal(
+        "a worker's decision about a difference in a person's data",
+        [
+            Case(
+                "a difference never reported",
+                lambda _: Call(
+                    "/v1/reconciliation/00000000-0000-4000-8000-000000000001/resolve",
+                    json={"chosen": "source:x", "values_seen": "0" * 64},
+                ),
+                answers(404),
+            )
+        ],
+    ),
+    ("POST", "/v1/person-merges"): Personal(
+        "moves every link of one person's record to another",
+        [
+            Case(
+                "B into A: two PESELs, two persons, for the one institution that enrolls both",
+                lambda s: Call(
+                    "/v1/person-merges",
+                    json={"kept_person_id": s.a, "merged_person_id": s.household.b, "reason": "ta sama osoba"},
+                ),
+                answers(404, own=409),
+                refresh=False,
+            )
+        ],
+    ),
+    ("GET", "/v1/person-merges/{merge_id}"): Personal(
+        "which records of a person were merged, and what moved",
+        [
+            Case(
+                "a merge the MOPS made",
+                lambda s: Call(f"/v1/person-merges/{s.target.ids['merge']}"),
+                answers(404, own=SEES),
+                prepare=scratch_merge,
+                probe=merged_persons,
+            )
+        ],
+    ),
+    ("POST", "/v1/person-merges/{merge_id}/undo"): Personal(
+        "puts a person's links back on two records",
+        [
+            Case(
+                "a merge the MOPS made",
+                lambda s: Call(f"/v1/person-merges/{s.target.ids['merge']}/undo", json={}, headers=if_match(s)),
+                answers(404, own=SEES),
+                prepare=scratch_merge,
+                probe=merged_persons,
             )
         ],
     ),
@@ -1607,3 +1696,48 @@ GRAPHQL: dict[tuple[str, str], Row] = {
         ],
     ),
 }
+
+
+# -- file batches --
+
+
+def import_call(who: Who) -> Call:
+    """A one-person export in the generic profile, its status from the caller's own list; importing it again
+    changes nothing, so every caller may send it as often as the runner likes."""
+    status = {"PUP": "UNEMPLOYED", "NGO": "PARTICIPANT", "ZI": "PARTICIPANT"}.get(KINDS[who], "APPLICANT")
+    text = f"external_ref;first_name;last_name;birth_date;status\nM-1;Nowy;Importowany-{who};1990-02-03;{status}\n"
+    return Call("/v1/imports", files={"file": ("dane.csv", text.encode(), "text/csv")}, data={"profile": "generic-csv"})
+
+
+async def batch_of_own(h: Harness) -> Target:
+    response = await h.send(Who.OWN, "POST", import_call(Who.OWN))
+    assert response.status_code == 201, response.text
+    return Target(h.world.main, ids={"batch": response.json()["id"]})
+
+
+REST.update(
+    {
+        ("POST", "/v1/imports"): Personal(
+            "imports the caller's own clients from its system's file; the answer holds counts and rejects",
+            [
+                Case(
+                    "a one-person file of the caller's system",
+                    lambda s: import_call(s.who),
+                    answers(Expect(201, sees=False), zi=422, zi_other=422),  # a team keeps no enrollments
+                    refresh=False,
+                )
+            ],
+        ),
+        ("GET", "/v1/imports/{batch_id}"): Personal(
+            "an import batch: its counts and reject report (PESELs masked)",
+            [
+                Case(
+                    "the MOPS's batch",
+                    lambda s: Call(f"/v1/imports/{s.target.ids['batch']}"),
+                    answers(404, own=Expect(200, sees=False)),
+                    prepare=batch_of_own,
+                )
+            ],
+        ),
+    }
+)

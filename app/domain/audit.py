@@ -22,6 +22,9 @@ class AuditAction(StrEnum):
     LOOKUP = "LOOKUP"
     EXPORT = "EXPORT"
     PURGE = "PURGE"
+    MERGE = "MERGE"  # two records of one person made one (both are audited)
+    UNMERGE = "UNMERGE"  # a merge undone
+    RESOLVE = "RESOLVE"  # a worker decided which source is right about a difference
 
 
 class Decision(StrEnum):

@@ -24,6 +24,9 @@ OutcomeRecordId = NewType("OutcomeRecordId", UUID)
 AgreementId = NewType("AgreementId", UUID)
 ConsentId = NewType("ConsentId", UUID)
 RestrictedRecordId = NewType("RestrictedRecordId", UUID)
+PersonMergeId = NewType("PersonMergeId", UUID)
+DifferenceId = NewType("DifferenceId", UUID)
+ResolutionId = NewType("ResolutionId", UUID)
 
 
 def new_id() -> UUID:

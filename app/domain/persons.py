@@ -26,6 +26,8 @@ class Person:
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    # Set when this record was found to be a duplicate and merged into another; the row stays for history.
+    merged_into: PersonId | None = None
 
     @classmethod
     def register(
@@ -91,6 +93,46 @@ class Person:
             )
         self.pesel = pesel
         self.sex = pesel.sex
+        self.updated_at = at
+        self.version += 1
+
+    def merge_into(self, kept: PersonId, at: datetime) -> None:
+        """This record is a duplicate of `kept`: it stays, marked, while its links move there."""
+        if self.merged_into is not None:
+            raise Conflict("the person's record has already been merged into another")
+        if kept == self.id:
+            raise InvalidInput("a person cannot be merged into themselves", [FieldError("kept_person_id", "same")])
+        self.merged_into = kept
+        self._touch(at)
+
+    def unmerge(self, at: datetime) -> None:
+        if self.merged_into is None:
+            raise Conflict("the person's record is not merged into another")
+        self.merged_into = None
+        self._touch(at)
+
+    def give_up_pesel(self, at: datetime, *, sex: Sex | None) -> Pesel:
+        """The PESEL goes to the record this one is merged into (or back, when a merge is undone)."""
+        if self.pesel is None:
+            raise Conflict("the person has no PESEL to give up")
+        pesel, self.pesel, self.sex = self.pesel, None, sex
+        self._touch(at)
+        return pesel
+
+    def give_up_identity_document(self, at: datetime) -> IdentityDocument:
+        if self.identity_document is None:
+            raise Conflict("the person has no identity document to give up")
+        document, self.identity_document = self.identity_document, None
+        self._touch(at)
+        return document
+
+    def take_identity_document(self, document: IdentityDocument, at: datetime) -> None:
+        if self.identity_document is not None:
+            raise Conflict("the person already has an identity document")
+        self.identity_document = document
+        self._touch(at)
+
+    def _touch(self, at: datetime) -> None:
         self.updated_at = at
         self.version += 1
 

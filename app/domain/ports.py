@@ -35,11 +35,14 @@ from app.domain.institutions import Institution, Worker
 from app.domain.monitoring import MonitoringReport
 from app.domain.pagination import Page, PageRequest
 from app.domain.partnerships import Partnership
+from app.domain.person_merges import PersonLinks, PersonMergeRepository
 from app.domain.persons import Enrollment, Person
+from app.domain.reconciliation import ReconciliationRepository
 from app.domain.referrals import Referral, ReferralStatus
 from app.domain.restricted_records import RestrictedRecordRepository
 from app.domain.retention import RetentionQueries
 from app.domain.sharing import Agreement, Consent
+from app.domain.source_records import SourceRecordRepository
 from app.domain.values import IdentityDocument, Pesel
 from app.domain.webhooks import Subscription
 
@@ -374,6 +377,10 @@ class UnitOfWork(Protocol):
     consents: ConsentRepository
     rate_limits: RateLimits
     shared_clients: SharedClientQueries
+    source_records: SourceRecordRepository
+    person_links: PersonLinks
+    person_merges: PersonMergeRepository
+    reconciliation: ReconciliationRepository
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

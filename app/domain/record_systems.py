@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from app.domain.ids import ContractId, InstitutionId, PersonId, ReferralId
+from app.domain.ids import ContractActionId, ContractId, InstitutionId, PersonId, ReferralId
 
 
 class RecordSystemKind(StrEnum):
@@ -85,6 +85,12 @@ class ReferralEnvelope:
     respond_by: date | None
     subjects: Sequence[SourcePerson]
     sent_at: datetime | None = None
+    # What the receiver also reads over the REST API: the sender's justification, how urgent, by when it is to be
+    # done, and the referral it was forwarded from (added for partner APIs; files may leave them at the defaults).
+    justification: str = ""
+    priority: str = "routine"
+    due: date | None = None
+    forwarded_from: ReferralId | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,6 +100,11 @@ class ContractActionSummary:
     responsible_institution_id: InstitutionId | None
     due: date | None
     person_ids: Sequence[PersonId] = field(default_factory=tuple)
+    # Which action of the contract, its state, and the instrument asked for (added for file exports).
+    action_id: ContractActionId | None = None
+    status: str | None = None
+    instrument_code_list: str | None = None
+    instrument_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +116,7 @@ class StatusReport:
     at: datetime
     outcome_kind: str | None = None
     note: str | None = None
+    reason: str | None = None  # ReferralRejectionReason or ReferralFailureReason code, for rejected or failed
 
 
 class RecordSystem(Protocol):

@@ -107,6 +107,7 @@ def person_to_row(p: Person, vault: PersonalDataVault) -> PersonRow:
         created_at=p.created_at,
         updated_at=p.updated_at,
         version=p.version,
+        merged_into=p.merged_into,
     )
 
 
@@ -125,6 +126,7 @@ def person_from_row(r: PersonRow, vault: PersonalDataVault) -> Person:
         created_at=r.created_at,
         updated_at=r.updated_at,
         version=r.version,
+        merged_into=PersonId(r.merged_into) if r.merged_into else None,
     )
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Text, Uuid, text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, Uuid, text
 from sqlmodel import Field, SQLModel
 
 from app.adapters.db.types import UtcDateTime
@@ -69,6 +69,11 @@ class PersonRow(SQLModel, table=True):
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
     version: int = 1
+    # A duplicate record merged into another (person_merges holds what moved); the row stays for history.
+    merged_into: UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid(), ForeignKey("persons.id", name="fk_persons_merged_into"), nullable=True),
+    )
     __table_args__ = (Index("ix_persons_id_doc", "id_doc_country", "id_doc_number", "id_doc_kind"),)
 
 
@@ -363,6 +368,19 @@ from app.adapters.db import family_work_tables  # noqa: E402, F401
 
 metadata = SQLModel.metadata
 
-# The directory's tables, the restricted (Niebieska Karta) records' table and those of lawful sharing
-# (agreements, consents, rate-limit counters) live in their own modules; importing them registers them.
-from app.adapters.db import directory_tables, restricted_record_tables, sharing_tables  # noqa: E402, F401
+# Tables kept in their own modules; importing them registers them:
+# - directory_tables: the directory of services;
+# - restricted_record_tables: restricted (Niebieska Karta) records;
+# - sharing_tables: lawful sharing (agreements, consents, rate-limit counters);
+# - partner_tables: partner APIs (deliveries to partners' systems, their circuit breakers and cursors, statuses);
+# - person_merge_tables: person merges (what moved, to undo them) and reconciliation (differences, resolutions);
+# - record_sync_tables: file batches (source records and households of the institutions' systems, import
+#   batches and their rejects).
+from app.adapters.db import (  # noqa: E402, F401
+    directory_tables,
+    partner_tables,
+    person_merge_tables,
+    record_sync_tables,
+    restricted_record_tables,
+    sharing_tables,
+)

@@ -18,6 +18,9 @@ from app.adapters.db.family_work_repository import (
     SqlPartnershipRepository,
 )
 from app.adapters.db.monitoring_queries import SqlMonitoringQueries
+from app.adapters.db.person_links import SqlPersonLinks
+from app.adapters.db.person_merge_repository import SqlPersonMergeRepository
+from app.adapters.db.reconciliation_repository import SqlReconciliationRepository
 from app.adapters.db.referral_repository import SqlReferralRepository
 from app.adapters.db.repositories import (
     SqlApiClientRepository,
@@ -35,7 +38,9 @@ from app.adapters.db.sharing_repository import (
     SqlRateLimits,
     SqlSharedClientQueries,
 )
+from app.adapters.db.source_record_repository import SqlSourceRecordRepository
 from app.domain.directory import ServiceRepository
+from app.domain.person_merges import PersonLinks, PersonMergeRepository
 from app.domain.ports import (
     AgreementRepository,
     ApiClientRepository,
@@ -59,8 +64,10 @@ from app.domain.ports import (
     SubscriptionRepository,
     WorkerRepository,
 )
+from app.domain.reconciliation import ReconciliationRepository
 from app.domain.restricted_records import RestrictedRecordRepository
 from app.domain.retention import RetentionQueries
+from app.domain.source_records import SourceRecordRepository
 
 
 class SqlUnitOfWork:
@@ -88,6 +95,10 @@ class SqlUnitOfWork:
     consents: ConsentRepository
     rate_limits: RateLimits
     shared_clients: SharedClientQueries
+    source_records: SourceRecordRepository
+    person_links: PersonLinks
+    person_merges: PersonMergeRepository
+    reconciliation: ReconciliationRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], vault: PersonalDataVault) -> None:
         self._sessions = sessions
@@ -119,6 +130,10 @@ class SqlUnitOfWork:
         self.consents = SqlConsentRepository(self.session)
         self.rate_limits = SqlRateLimits(self.session)
         self.shared_clients = SqlSharedClientQueries(self.session)
+        self.source_records = SqlSourceRecordRepository(self.session)
+        self.person_links = SqlPersonLinks(self.session)
+        self.person_merges = SqlPersonMergeRepository(self.session)
+        self.reconciliation = SqlReconciliationRepository(self.session)
         return self
 
     async def __aexit__(

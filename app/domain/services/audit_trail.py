@@ -102,15 +102,23 @@ async def access_report(ctx: UseCaseContext, caller: Caller, person_id: PersonId
             )
             await uow.commit()
             raise NotFound("no such person")
-        where = AuditFilter(subject_id=person_id, hidden=_hidden_from(caller, institution))
+        # The trail of every record merged into this one is the person's too (person merges keep it linked).
+        subjects, pending = [person_id], [person_id]
+        while pending:
+            merged = [m.merged_person_id for m in await uow.person_merges.merged_into(pending.pop())]
+            pending += [m for m in merged if m not in subjects]
+            subjects += [m for m in merged if m not in subjects]
         records: list[AuditRecord] = []
-        page = PageRequest(limit=MAX_PAGE_SIZE)
-        while True:
-            found = await uow.audit.search(where, page)
-            records.extend(found.items)
-            if found.next_after is None:
-                break
-            page = PageRequest(limit=MAX_PAGE_SIZE, after=found.next_after)
+        for subject in subjects:
+            where = AuditFilter(subject_id=subject, hidden=_hidden_from(caller, institution))
+            page = PageRequest(limit=MAX_PAGE_SIZE)
+            while True:
+                found = await uow.audit.search(where, page)
+                records.extend(found.items)
+                if found.next_after is None:
+                    break
+                page = PageRequest(limit=MAX_PAGE_SIZE, after=found.next_after)
+        records.sort(key=lambda r: (r.occurred_at, str(r.id)))
         ids = list(dict.fromkeys(r.institution_id for r in records))
         institutions: dict[InstitutionId, Institution] = {i.id: i for i in await uow.institutions.get_many(ids)}
         await audit(uow, ctx, caller, AuditAction.EXPORT, SubjectType.PERSON, [person_id], purpose=REPORT_PURPOSE)

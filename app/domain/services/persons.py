@@ -25,6 +25,7 @@ from app.domain.services.access import (
     status_category,
 )
 from app.domain.services.context import UseCaseContext, audit
+from app.domain.services.merged_records import follow_merges, merged_record_hint
 from app.domain.services.views import EnrollmentView, PersonView, person_views
 from app.domain.values import IdentityDocument, Pesel, Sex
 
@@ -156,7 +157,8 @@ async def _known_person(uow: UnitOfWork, pesel: Pesel | None, document: Identity
     if pesel is not None:
         return await uow.persons.by_pesel(pesel)
     if document is not None:
-        return await uow.persons.by_identity_document(document)
+        # A merged record keeps its document when the kept one has its own: the person is the kept one.
+        return await follow_merges(uow, await uow.persons.by_identity_document(document))
     return None
 
 
@@ -199,6 +201,8 @@ async def read_person(ctx: UseCaseContext, caller: Caller, person_id: PersonId) 
         person = await uow.persons.get(person_id)
         if person is None:
             raise NotFound("no such person")
+        if person.merged_into is not None:
+            raise await merged_record_hint(uow, caller, person)
         institution = await caller_institution(uow, caller)
         access = await _person_access(uow, ctx, caller, institution, person_id, purpose)
         if not access.readable:

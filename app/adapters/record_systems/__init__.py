@@ -1,0 +1,1 @@
+"""Record-system adapters: one module per kind of system behind the RecordSystem port."""
