@@ -148,6 +148,12 @@ class RecordSync(BaseModel):
     overrides_dir: Path | None = None
     # The largest file the upload endpoint takes.
     max_upload_mb: int = Field(default=50, ge=1, le=1024)
+    # Each institution's record system, by its profile (pomost-std, tt-pomoc, syriusz-std, generic-csv): the
+    # `spojnia sync` commands use it when no --profile is given, e.g. '{"<institution id>": "syriusz-std"}'.
+    institutions: dict[str, str] = Field(default_factory=dict)
+
+    def profile_of(self, institution_id: object, given: str | None) -> str | None:
+        return given or self.institutions.get(str(institution_id))
 
 
 class Settings(BaseSettings):

@@ -81,10 +81,21 @@ class ProgressBar:
         self.out.flush()
 
 
+def _profile_name(args: argparse.Namespace) -> str:
+    """The --profile given, or the one the settings name for the institution's record system."""
+    name = Settings().sync.profile_of(args.institution, args.profile)
+    if name is None:
+        sys.stderr.write(
+            "spojnia: give --profile, or name the institution's record system in SPOJNIA_SYNC__INSTITUTIONS\n"
+        )
+        raise SystemExit(2)
+    return name
+
+
 def cmd_import(args: argparse.Namespace) -> None:
     try:
         profile = load_profile(
-            args.profile, institution_id=args.institution, overrides_dir=Settings().sync.overrides_dir
+            _profile_name(args), institution_id=args.institution, overrides_dir=Settings().sync.overrides_dir
         )
         data = Path(args.file).read_bytes()
         command = import_command(
@@ -126,7 +137,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     try:
         profile = load_profile(
-            args.profile, institution_id=args.institution, overrides_dir=Settings().sync.overrides_dir
+            _profile_name(args), institution_id=args.institution, overrides_dir=Settings().sync.overrides_dir
         )
     except ProfileError as error:
         sys.stderr.write(f"spojnia: {error}\n")
@@ -160,14 +171,16 @@ def _add_actions(actions: Any) -> None:
     profiles = shipped_profiles()
     load = actions.add_parser("import", help="import an export file of the institution's record system")
     load.add_argument("--institution", required=True, type=_uuid, help="the importing institution's id")
-    load.add_argument("--profile", required=True, choices=profiles, help="the mapping profile of its system")
+    load.add_argument(
+        "--profile", choices=profiles, help="the mapping profile of its system (default: SPOJNIA_SYNC__INSTITUTIONS)"
+    )
     load.add_argument("--skip-rejects", action="store_true", help="import the valid rows of a file with rejects")
     load.add_argument("--rejects", metavar="OUT.csv", help="write the reject report here (PESELs masked)")
     load.add_argument("file", help="a .csv, .xlsx or .xml file")
     load.set_defaults(run=cmd_import)
     export = actions.add_parser("export", help="write what the institution's system loads")
     export.add_argument("--institution", required=True, type=_uuid)
-    export.add_argument("--profile", required=True, choices=profiles)
+    export.add_argument("--profile", choices=profiles)
     export.add_argument("--what", required=True, choices=["referrals", "contract-actions"])
     export.add_argument("out", help="the CSV file to write")
     export.set_defaults(run=cmd_export)

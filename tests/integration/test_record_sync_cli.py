@@ -19,12 +19,18 @@ from tests.record_files import csv_file, sample_for, with_change
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def spojnia(container: Container, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = os.environ | {
-        "SPOJNIA_DATABASE_URL": container.settings.database_url,
-        "SPOJNIA_LOCAL_ISSUER__KEY_FILE": str(tmp_path / "key.pem"),
-        "SPOJNIA_LOG_LEVEL": "WARNING",
-    }
+def spojnia(
+    container: Container, tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = (
+        os.environ
+        | {
+            "SPOJNIA_DATABASE_URL": container.settings.database_url,
+            "SPOJNIA_LOCAL_ISSUER__KEY_FILE": str(tmp_path / "key.pem"),
+            "SPOJNIA_LOG_LEVEL": "WARNING",
+        }
+        | (env or {})
+    )
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "app.cli", "sync", *args],
         cwd=ROOT,
@@ -124,3 +130,20 @@ async def test_an_export_is_written_in_the_profiles_encoding(container: Containe
     assert result.returncode == 0, result.stderr
     assert "wrote 0 referrals" in result.stdout
     assert out.read_bytes().decode("cp1250").startswith("ID_SKIEROWANIA;ID_NADAWCY;")
+
+
+async def test_the_profile_defaults_to_the_record_system_the_settings_name_for_the_institution(
+    container: Container, ops: Party, tmp_path: Path
+) -> None:
+    profile, people = sample_for("tt-pomoc", 3)
+    export = tmp_path / "tt.csv"
+    export.write_bytes(csv_file(people, profile, encoding="utf-8"))
+    args = ("import", "--institution", str(ops.id), str(export))
+
+    unnamed = spojnia(container, tmp_path, *args)
+    named = spojnia(container, tmp_path, *args, env={"SPOJNIA_SYNC__INSTITUTIONS": f'{{"{ops.id}": "tt-pomoc"}}'})
+
+    assert unnamed.returncode == 2
+    assert "SPOJNIA_SYNC__INSTITUTIONS" in unnamed.stderr
+    assert named.returncode == 0, named.stderr
+    assert "persons created 3" in named.stdout
