@@ -8,28 +8,15 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 from uuid import UUID
 
 from app.adapters.crypto.key_file import KeysUnavailable
 from app.adapters.crypto.vault import VaultError
-from app.bootstrap import Container, bootstrap
+from app.bootstrap import Container
+from app.cli_support import with_container
 from app.config import Settings
 from app.domain.errors import DomainError
 from app.domain.ids import InstitutionId
-
-T = TypeVar("T")
-
-
-def _with_container(work: Callable[[Container], Awaitable[T]]) -> T:
-    async def run() -> T:
-        app = bootstrap(Settings())
-        try:
-            return await work(app)
-        finally:
-            await app.aclose()
-
-    return asyncio.run(run())
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -69,7 +56,7 @@ def cmd_seed_demo(_: argparse.Namespace) -> None:
             print(f"\n# {institution.data.name} ({institution.key}), id {institution.id}")
             print(f"export TOKEN_{institution.key.upper()}={demo.demo_token(app, institution.key)}")
 
-    _with_container(work)
+    with_container(work)
 
 
 def cmd_demo_token(args: argparse.Namespace) -> None:
@@ -78,7 +65,7 @@ def cmd_demo_token(args: argparse.Namespace) -> None:
     async def work(app: Container) -> None:
         print(demo.demo_token(app, args.institution))
 
-    _with_container(work)
+    with_container(work)
 
 
 def _uuid(raw: str) -> UUID:
@@ -107,7 +94,7 @@ def cmd_clients_add(args: argparse.Namespace) -> None:
             )
         )
 
-    _with_container(work)
+    with_container(work)
 
 
 def cmd_relay(args: argparse.Namespace) -> None:
@@ -120,7 +107,7 @@ def cmd_relay(args: argparse.Namespace) -> None:
             return
         await _until_signalled(lambda stop: app.relay.run_forever(app.settings.webhooks.poll_seconds, stop))
 
-    _with_container(work)
+    with_container(work)
 
 
 def cmd_jobs(args: argparse.Namespace) -> None:
@@ -156,7 +143,7 @@ def cmd_jobs(args: argparse.Namespace) -> None:
                 return not sealing_failed
             await asyncio.sleep(min(app.settings.audit.seal_interval_seconds, app.settings.jobs_interval_seconds))
 
-    if not _with_container(work):
+    if not with_container(work):
         raise SystemExit(1)
 
 
@@ -209,7 +196,7 @@ def cmd_keys_rotate_pesel(args: argparse.Namespace) -> None:
             idempotency_ttl=timedelta(hours=app.settings.idempotency_ttl_hours),
         )
 
-    report = _with_container(work)
+    report = with_container(work)
     for key_id in report.added:
         print(f"added key {key_id} as the current one")
     print(f"deleted {report.expired_responses_deleted} expired stored answers")

@@ -21,22 +21,21 @@ holds one location; more go in HSDS.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import io
 import json
 import re
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from app.adapters import hsds
 from app.adapters.db.directory_repository import SqlDirectoryStore
-from app.bootstrap import Container, bootstrap
-from app.config import Settings
+from app.bootstrap import Container
+from app.cli_support import with_container
 from app.domain.directory import LocationData, OpeningHoursData, ServiceData, ServiceId, Weekday
 from app.domain.errors import DomainError, FieldError
 from app.domain.ids import InstitutionId
@@ -73,7 +72,6 @@ OPTIONAL_COLUMNS = (
     "status",
     "last_verified_on",
 )
-T = TypeVar("T")
 LOCATION_COLUMNS = ("location_name", "street", "postal_code", "city", "location_teryt", "opening_hours")
 _LIST_SEPARATORS = re.compile(r"[\s,;]+")
 _YES = {"tak", "true", "1", "yes", "t", "y"}
@@ -363,17 +361,6 @@ def report_lines(report: use.ImportReport, *, skip_invalid: bool) -> Iterator[st
         )
 
 
-def _with_container(work: Callable[[Container], Awaitable[T]]) -> T:
-    async def run() -> T:
-        app = bootstrap(Settings())
-        try:
-            return await work(app)
-        finally:
-            await app.aclose()
-
-    return asyncio.run(run())
-
-
 def cmd_import(args: argparse.Namespace) -> None:
     try:
         entries = read_file(Path(args.file), args.format)
@@ -388,7 +375,7 @@ def cmd_import(args: argparse.Namespace) -> None:
         store = SqlDirectoryStore.over(app.engine)
         return await use.import_services(app.ctx, store, entries, skip_invalid=args.skip_errors)
 
-    report = _with_container(work)
+    report = with_container(work)
     out = sys.stderr if report.problems else sys.stdout
     for text in report_lines(report, skip_invalid=args.skip_errors):
         out.write(text + "\n")
@@ -399,7 +386,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 def cmd_seed(_: argparse.Namespace) -> None:
     from app import directory_demo
 
-    created = _with_container(directory_demo.seed)
+    created = with_container(directory_demo.seed)
     sys.stdout.write("demo directory loaded\n" if created else "demo directory already present\n")
 
 

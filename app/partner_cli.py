@@ -7,28 +7,14 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from app.adapters.db.engine import make_session_factory
 from app.adapters.db.partner_store import partner_states, replay_parked
-from app.bootstrap import Container, bootstrap
-from app.config import Settings
+from app.bootstrap import Container
+from app.cli_support import with_container
 from app.domain.ids import InstitutionId
-
-T = TypeVar("T")
-
-
-def _run(work: Callable[[Container], Awaitable[T]]) -> T:
-    async def run() -> T:
-        app = bootstrap(Settings())
-        try:
-            return await work(app)
-        finally:
-            await app.aclose()
-
-    return asyncio.run(run())
 
 
 def _say(line: str) -> None:
@@ -54,7 +40,7 @@ def cmd_sync(args: argparse.Namespace) -> None:
             loop.add_signal_handler(signum, stop.set)
         await partners.run_forever(app.settings.partner_sync.poll_seconds, stop)
 
-    _run(work)
+    with_container(work)
 
 
 def cmd_status(_: argparse.Namespace) -> None:
@@ -77,7 +63,7 @@ def cmd_status(_: argparse.Namespace) -> None:
                 f"{state.rejected_reports} status reports refused"
             )
 
-    _run(work)
+    with_container(work)
 
 
 def cmd_replay(args: argparse.Namespace) -> None:
@@ -87,7 +73,7 @@ def cmd_replay(args: argparse.Namespace) -> None:
         partner = InstitutionId(args.institution)
         return await replay_parked(make_session_factory(app.engine), partner, app.ctx.clock.now())
 
-    _say(f"{_run(work)} parked deliveries queued again")
+    _say(f"{with_container(work)} parked deliveries queued again")
 
 
 def _uuid(raw: str) -> UUID:

@@ -12,19 +12,18 @@ and reason, a PESEL masked; --rejects writes it as CSV.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 from uuid import UUID
 
 from app.adapters.record_systems.exports import ExportProblem, contract_actions_csv, referrals_csv
 from app.adapters.record_systems.file_batches import import_command, reject_lines, rejects_csv, summary
 from app.adapters.record_systems.profiles import ProfileError, load_profile, shipped_profiles
 from app.adapters.record_systems.readers import FileProblem
-from app.bootstrap import Container, bootstrap
+from app.bootstrap import Container
+from app.cli_support import with_container
 from app.config import Settings
 from app.domain.caller import Caller, Scope
 from app.domain.errors import DomainError
@@ -33,7 +32,6 @@ from app.domain.record_imports import BatchStatus, ImportBatch
 from app.domain.services.record_exports import export_contract_actions, export_referrals
 from app.domain.services.record_imports import import_file
 
-T = TypeVar("T")
 SHOWN_REJECTS = 20
 
 
@@ -46,17 +44,6 @@ def _caller(institution_id: UUID) -> Caller:
         worker_id=None,
         request_id=f"sync-{uuid.uuid4()}",
     )
-
-
-def _run(work: Callable[[Container], Awaitable[T]]) -> T:
-    async def run() -> T:
-        app = bootstrap(Settings())
-        try:
-            return await work(app)
-        finally:
-            await app.aclose()
-
-    return asyncio.run(run())
 
 
 class ProgressBar:
@@ -115,7 +102,7 @@ def cmd_import(args: argparse.Namespace) -> None:
         return await import_file(app.ctx, app.record_imports, _caller(args.institution), command)
 
     try:
-        batch = _run(work)
+        batch = with_container(work)
     except DomainError as error:
         sys.stderr.write(f"spojnia: {error.detail}\n")
         raise SystemExit(2) from None
@@ -152,7 +139,7 @@ def cmd_export(args: argparse.Namespace) -> None:
         return contract_actions_csv(actions.actions, actions.own_refs, profile), len(actions.actions)
 
     try:
-        data, written = _run(work)
+        data, written = with_container(work)
     except (DomainError, ExportProblem) as error:
         sys.stderr.write(f"spojnia: {getattr(error, 'detail', error)}\n")
         raise SystemExit(2) from None
