@@ -156,7 +156,7 @@ async def seed(app: Container) -> bool:
             for first, last, role in _WORKERS[demo.key]
         ]
     ops, pup = by_key("ops"), by_key("pup")
-    await seed_agreement(ctx, [ops.id, pup.id, by_key("pcpr").id])
+    await seed_agreement(ctx, [_operator(ops.id), _operator(pup.id), _operator(by_key("pcpr").id)])
     as_ops, as_pup = _operator(ops.id, workers["ops"][0]), _operator(pup.id, workers["pup"][0])
     nowak = [
         ("Jan", "Nowak", "85031204311", "PARENT", "BENEFIT_RECIPIENT", "LONG_TERM_UNEMPLOYED"),
@@ -195,7 +195,7 @@ async def seed(app: Container) -> bool:
                     ),
                 ),
             )
-    await seed_consent(ctx, ops.id, members[1].person_id, by_key("ngo").id)
+    await seed_consent(ctx, _operator(ops.id), members[1].person_id, by_key("ngo").id)
     nowak_family = await families.create_family(
         ctx, as_ops, families.CreateFamily(name="Rodzina Nowaków", teryt="2801011", members=members)
     )

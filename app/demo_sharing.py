@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.domain.caller import ALL_SCOPES, Caller
+from app.domain.caller import Caller
 from app.domain.ids import InstitutionId, PersonId
 from app.domain.services import sharing
 from app.domain.services.context import UseCaseContext
@@ -29,21 +29,12 @@ _PURPOSES = (
 )
 
 
-def _signatory(institution_id: InstitutionId) -> Caller:
-    return Caller(
-        subject="demo-seed",
-        institution_id=institution_id,
-        scopes=frozenset(ALL_SCOPES),
-        roles=frozenset(),
-        worker_id=None,
-        request_id="seed-demo",
-    )
-
-
-async def seed_agreement(ctx: UseCaseContext, parties: list[InstitutionId]) -> None:
+async def seed_agreement(ctx: UseCaseContext, signatories: list[Caller]) -> None:
+    """Drafted by the first, signed by each: the parties are the signatories' institutions."""
+    parties = [s.institution_id for s in signatories]
     agreement = await sharing.create_agreement(
         ctx,
-        _signatory(parties[0]),
+        signatories[0],
         sharing.NewAgreement(
             title="Porozumienie o współpracy na rzecz rodzin powiatu bartoszyckiego",
             parties=[sharing.PartyTerms(institution_id=p, receives=_EVERY_STATUTORY_NEED) for p in parties],
@@ -55,17 +46,15 @@ async def seed_agreement(ctx: UseCaseContext, parties: list[InstitutionId]) -> N
             document_ref="Porozumienie nr 3/2025 z 2 stycznia 2025 r.",
         ),
     )
-    for party in parties:
-        agreement = await sharing.sign_agreement(
-            ctx, _signatory(party), agreement.id, agreement.version, date(2025, 1, 2)
-        )
+    for signatory in signatories:
+        agreement = await sharing.sign_agreement(ctx, signatory, agreement.id, agreement.version, date(2025, 1, 2))
 
 
-async def seed_consent(ctx: UseCaseContext, recorded_by: InstitutionId, person: PersonId, ngo: InstitutionId) -> None:
+async def seed_consent(ctx: UseCaseContext, recorded_by: Caller, person: PersonId, ngo: InstitutionId) -> None:
     """Maria Nowak agreed in writing that the association may receive referrals about her."""
     await sharing.record_consent(
         ctx,
-        _signatory(recorded_by),
+        recorded_by,
         sharing.NewConsent(
             person_id=person,
             grantee_institution_id=ngo,

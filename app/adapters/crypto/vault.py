@@ -110,7 +110,6 @@ def _fresh_id(prefix: str, taken: Collection[str]) -> str:
 class KeySource(Protocol):
     def ring(self) -> KeyRing:
         """The keys in force now; a source may pick up keys another process rotated."""
-        ...
 
 
 class FixedKeys:

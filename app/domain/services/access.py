@@ -78,11 +78,17 @@ async def access_check(
         scopes=caller.scopes,
         purpose=purpose,
     )
-    agreements = await uow.agreements.not_ended(caller.institution_id)
+    return await _with_grounds(uow, ctx, requester, subjects)
+
+
+async def _with_grounds(
+    uow: UnitOfWork, ctx: UseCaseContext, requester: Requester, subjects: Sequence[PersonId]
+) -> AccessCheck:
+    """The agreements the requester is party to and the subjects' consents, loaded once per request."""
+    agreements = await uow.agreements.not_ended(requester.institution_id)
     consents = await uow.consents.of_persons(list(subjects)) if subjects else []
-    return AccessCheck(
-        requester=requester, grounds=Grounds(agreements=agreements, consents=consents), at=ctx.clock.now()
-    )
+    grounds = Grounds(agreements=agreements, consents=consents)
+    return AccessCheck(requester=requester, grounds=grounds, at=ctx.clock.now())
 
 
 def holders(enrollments: Iterable[Enrollment], subject: PersonId) -> list[InstitutionId]:
@@ -97,11 +103,7 @@ async def recipient_check(
     requester = Requester(
         institution_id=recipient.id, kind=recipient.type, roles=frozenset(), scopes=ALL_SCOPES, purpose=purpose
     )
-    agreements = await uow.agreements.not_ended(recipient.id)
-    consents = await uow.consents.of_persons(list(subjects)) if subjects else []
-    return AccessCheck(
-        requester=requester, grounds=Grounds(agreements=agreements, consents=consents), at=ctx.clock.now()
-    )
+    return await _with_grounds(uow, ctx, requester, subjects)
 
 
 def refuse_unless_open(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from app.domain.audit import AuditAction, AuditRecord, Decision, SubjectType
@@ -63,22 +63,48 @@ async def audit(
     at = ctx.clock.now()
     for subject_id in subject_ids:
         await uow.audit.record(
-            AuditRecord(
-                id=AuditEventId(new_id()),
-                occurred_at=at,
-                actor=caller.actor,
-                actor_worker_id=caller.worker_id,
-                institution_id=caller.institution_id,
-                action=action,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                request_id=caller.request_id,
+            audit_record(
+                caller,
+                action,
+                subject_type,
+                subject_id,
+                at=at,
                 purpose=purpose,
                 categories=categories,
                 decision=decision,
                 reason=reason,
             )
         )
+
+
+def audit_record(
+    caller: Caller,
+    action: AuditAction,
+    subject_type: SubjectType,
+    subject_id: UUID,
+    *,
+    at: datetime,
+    purpose: str | None = None,
+    categories: tuple[DataCategory, ...] = (),
+    decision: Decision = Decision.ALLOW,
+    reason: str | None = None,
+) -> AuditRecord:
+    """One audit entry of the caller's: who, for which institution and request."""
+    return AuditRecord(
+        id=AuditEventId(new_id()),
+        occurred_at=at,
+        actor=caller.actor,
+        actor_worker_id=caller.worker_id,
+        institution_id=caller.institution_id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        request_id=caller.request_id,
+        purpose=purpose,
+        categories=categories,
+        decision=decision,
+        reason=reason,
+    )
 
 
 def unique(ids: Sequence[UUID]) -> list[UUID]:

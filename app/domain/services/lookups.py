@@ -107,18 +107,15 @@ async def lookup_shared_client(
         check = await access_check(uow, ctx, caller, institution, query.purpose, candidates)
         matches: list[SharedClientMatch] = []
         for person_id in candidates:
-            allowed = [
-                e
+            decided = [
+                (e, check.decide(person_id, status_category(places[e.institution_id].type), e.institution_id))
                 for e in enrollments
                 if e.person_id == person_id
-                and check.decide(person_id, status_category(places[e.institution_id].type), e.institution_id)
             ]
+            allowed = [e for e, decision in decided if decision.allowed]
             if not allowed:
                 continue
-            reasons = [
-                check.decide(person_id, status_category(places[e.institution_id].type), e.institution_id).reason
-                for e in allowed
-            ]
+            reasons = [decision.reason for _, decision in decided if decision.allowed]
             await audit(
                 uow,
                 ctx,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from app.domain.audit import AuditRecord
 from app.domain.caller import Caller, Scope
 from app.domain.errors import DuplicateRecord, FieldError, InvalidInput, NotFound
-from app.domain.ids import AuditEventId, new_id
+from app.domain.ids import new_id
 from app.domain.record_imports import (
     BatchStatus,
     ImportBatch,
@@ -30,7 +30,7 @@ from app.domain.record_imports import (
     RecordImportStore,
     Reject,
 )
-from app.domain.services.context import UseCaseContext
+from app.domain.services.context import UseCaseContext, audit_record
 from app.domain.services.persons import caller_institution
 from app.domain.services.record_import_plan import ImportPlan, plan_import
 
@@ -110,18 +110,7 @@ def _audit_records(ctx: UseCaseContext, caller: Caller, plan: ImportPlan, batch_
     at = ctx.clock.now()
     reason = f"file import, batch {batch_id}"
     return [
-        AuditRecord(
-            id=AuditEventId(new_id()),
-            occurred_at=at,
-            actor=caller.actor,
-            actor_worker_id=caller.worker_id,
-            institution_id=caller.institution_id,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            request_id=caller.request_id,
-            reason=reason,
-        )
+        audit_record(caller, action, subject_type, subject_id, at=at, reason=reason)
         for action, subject_type, subject_id in plan.audit
     ]
 
