@@ -39,10 +39,13 @@ def system_caller(institution_id: InstitutionId) -> Caller:
     )
 
 
+EVERY_CATEGORY = frozenset(category.value for category in SHAREABLE_CATEGORIES)
+
+
 async def signed_agreement(
     container: Container,
     *parties: InstitutionId,
-    categories: frozenset[str] = frozenset(c.value for c in SHAREABLE_CATEGORIES),
+    categories: frozenset[str] = EVERY_CATEGORY,
     purposes: tuple[str, ...] = ALL_PURPOSES,
     valid_to: date | None = None,
 ) -> Agreement:
