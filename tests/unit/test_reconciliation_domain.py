@@ -3,10 +3,13 @@ sees only some of it, since when the values disagree, and when a resolution stop
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.domain.data_categories import DataCategory
 from app.domain.families import Family, Membership
@@ -29,7 +32,7 @@ from app.domain.reconciliation import (
     difference_id,
     differences_of,
 )
-from app.domain.source_records import SourceHouseholdMember, SourceRecord, make_payload
+from app.domain.source_records import SourceHouseholdMember, SourceRecord, check_payload, make_payload
 from app.domain.values import Teryt
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -194,3 +197,43 @@ def test_a_source_record_never_holds_a_pesel() -> None:
         record(OPS, "O1", worker_name="85031204311")
     with pytest.raises(ValueError, match="PESEL"):
         SourceRecord(institution_id=OPS, external_ref="O1", person_id=JAN, payload={"pesel": "x"}, seen_at=T0)
+
+
+_PESEL_ALONE = re.compile(r"(?<![\w-])\d{11}(?![\w-])")
+
+
+def _every_string(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_every_string(k), *_every_string(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _every_string(v)]
+    return []
+
+
+_text = st.text(
+    alphabet=st.sampled_from([*"0123456789", "-", "a", "ż", " ", "\n", "\\", '"', "\x01", "/"]), max_size=30
+)
+
+
+@settings(database=None, max_examples=500, deadline=None)
+@given(
+    payload=st.dictionaries(
+        st.sampled_from(["status", "worker_name", "household_ref", "note"]),
+        st.one_of(_text, st.lists(st.dictionaries(st.sampled_from(["person_ref", "role"]), _text), max_size=3)),
+        max_size=4,
+    ),
+    planted=st.sampled_from(["", "85031204311", "x85031204311", "85031204311-1", "\n85031204311\t"]),
+)
+def test_a_payload_is_refused_exactly_when_one_of_its_strings_holds_eleven_digits_standing_alone(
+    payload: dict[str, object], planted: str
+) -> None:
+    payload = {**payload, "worker_name": planted} if planted else payload
+    holds_pesel = any(_PESEL_ALONE.search(s) for s in _every_string(payload))
+
+    if holds_pesel:
+        with pytest.raises(ValueError, match="PESEL"):
+            check_payload(payload)
+    else:
+        check_payload(payload)

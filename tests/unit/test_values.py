@@ -123,6 +123,31 @@ def test_changing_any_single_digit_of_a_valid_pesel_makes_it_invalid(
         Pesel.parse(changed)
 
 
+@settings(database=None, max_examples=2000, deadline=None)
+@given(
+    digits=st.text(alphabet="0123456789", min_size=10, max_size=10),
+    wrapped=st.sampled_from(["{}", " {} ", "{}-", "{:.6}-{}"]),
+    born_any_century=st.integers(0, 4),
+)
+def test_pesel_accepts_exactly_the_numbers_stdnum_accepts_with_the_same_birth_date_and_sex(
+    digits: str, wrapped: str, born_any_century: int
+) -> None:
+    # Months 01-12, 21-32, 41-52, 61-72, 81-92 are the five centuries; most random months are none of them.
+    month = int(digits[2:4]) % 20 + 20 * born_any_century
+    digits = f"{digits[:2]}{month:02d}{digits[4:]}"
+    number = digits + stdnum_pesel.calc_check_digit(digits)
+    raw = wrapped.format(number, number[6:]) if "6" in wrapped else wrapped.format(number)
+
+    if not stdnum_pesel.is_valid(raw):
+        with pytest.raises(InvalidInput):
+            Pesel.parse(raw)
+        return
+    pesel = Pesel.parse(raw)
+    assert pesel.value == stdnum_pesel.compact(raw)
+    assert pesel.birth_date == stdnum_pesel.get_birth_date(raw)
+    assert pesel.sex == Sex(stdnum_pesel.get_gender(raw))
+
+
 # --------------------------------------------------------------------------- REGON and NIP
 
 
