@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -18,13 +19,18 @@ from app.adapters.db.engine import make_engine, make_session_factory
 from app.adapters.db.idempotency import SqlIdempotencyStore
 from app.adapters.db.record_sync_repository import SqlRecordImportStore
 from app.adapters.db.unit_of_work import SqlUnitOfWorkFactory
-from app.adapters.events.partner_relay import PartnerRelay, build_partner_relay
+from app.adapters.events.partner_relay import PartnerRelay, build_partner_relay, partner_endpoints
 from app.adapters.events.relay import Relay
+from app.adapters.record_systems.file_exchange import FileRecordSystem
+from app.adapters.record_systems.partner_api import HttpRecordSystem
+from app.adapters.record_systems.profiles import load_profile
 from app.config import Settings
 from app.domain.clock import SystemClock
 from app.domain.code_lists import default_code_lists
+from app.domain.ids import InstitutionId, PersonId
 from app.domain.ports import Clock
 from app.domain.record_imports import RecordImportStore
+from app.domain.record_systems import RecordSystem, RecordSystemKind
 from app.domain.services.context import Policies, UseCaseContext
 from app.domain.services.directory import DirectoryStore
 from app.domain.webhooks import RetryPolicy, UrlPolicy
@@ -57,6 +63,29 @@ class Container:
     def record_imports(self) -> RecordImportStore:
         """Units of work of file batches (`spojnia sync`, POST /v1/imports): source records, batches, bulk rows."""
         return SqlRecordImportStore(make_session_factory(self.engine), self.vault)
+
+    def record_system(self, institution_id: InstitutionId) -> RecordSystem | None:
+        """The institution's record system as the settings name it: its partner API (SPOJNIA_PARTNER_APIS), else
+        its exchange folder read with its profile (SPOJNIA_SYNC__INSTITUTIONS, SPOJNIA_SYNC__EXCHANGE_DIR); None
+        when neither is set. InvalidInput for a partner URL the URL policy refuses, ProfileError for a profile."""
+        api = self.settings.partner_apis.get(institution_id)
+        if api is not None:
+            [endpoint] = partner_endpoints({institution_id: api}, self.url_policy)
+            insecure = self.settings.webhook_insecure_allowed()
+            return HttpRecordSystem(endpoint, self.http, self.ctx.codes, allow_private_targets=insecure)
+        sync = self.settings.sync
+        name = sync.institutions.get(str(institution_id))
+        if name is None or sync.exchange_dir is None:
+            return None
+        profile = load_profile(name, institution_id=institution_id, overrides_dir=sync.overrides_dir)
+        store = self.record_imports
+
+        async def own_refs(ids: Sequence[PersonId]) -> Mapping[PersonId, str]:
+            async with store() as uow:
+                return await uow.sources.refs_of_persons(institution_id, ids)
+
+        kind = RecordSystemKind(name) if name in {k.value for k in RecordSystemKind} else RecordSystemKind.GENERIC_CSV
+        return FileRecordSystem(kind, profile, sync.exchange_dir / str(institution_id), own_refs=own_refs)
 
     async def aclose(self) -> None:
         await self.http.aclose()

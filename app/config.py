@@ -151,6 +151,9 @@ class RecordSync(BaseModel):
     # Each institution's record system, by its profile (pomost-std, tt-pomoc, syriusz-std, generic-csv): the
     # `spojnia sync` commands use it when no --profile is given, e.g. '{"<institution id>": "syriusz-std"}'.
     institutions: dict[str, str] = Field(default_factory=dict)
+    # Where the systems of those institutions drop their exports and pick up Spójnia's files, one folder per
+    # institution id (app/adapters/record_systems/file_exchange.py): what `spojnia sync pull` reads.
+    exchange_dir: Path | None = None
 
     def profile_of(self, institution_id: object, given: str | None) -> str | None:
         return given or self.institutions.get(str(institution_id))

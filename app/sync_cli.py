@@ -2,6 +2,12 @@
 
     spojnia sync import --institution ID --profile pomost-std [--skip-rejects] [--rejects odrzucone.csv] FILE
     spojnia sync export --institution ID --profile pomost-std --what referrals|contract-actions OUT
+    spojnia sync pull --institution ID [--skip-rejects]
+
+Pull: through the institution's record system as the settings name it (its partner API, or its exchange folder
+with its profile), every batch of changes after the stored cursor, then (exchange folders) the referral statuses
+its workers recorded; exit status 0 when all was imported, 1 when a batch was refused (its rejects are printed
+and the cursor stays, so the next pull asks again), 2 when the system is not configured or cannot be reached.
 
 Import: a progress bar on stderr (plain lines when stderr is not a terminal), a summary on stdout; exit status
 0 when imported (with --skip-rejects, also when some rows were rejected), 1 when rows were rejected and so
@@ -20,7 +26,9 @@ from uuid import UUID
 
 from app.adapters.record_systems.exports import ExportProblem, contract_actions_csv, referrals_csv
 from app.adapters.record_systems.file_batches import import_command, reject_lines, rejects_csv, summary
+from app.adapters.record_systems.partner_api import PartnerCallFailed
 from app.adapters.record_systems.profiles import ProfileError, load_profile, shipped_profiles
+from app.adapters.record_systems.pulls import pull_changes, pull_statuses
 from app.adapters.record_systems.readers import FileProblem
 from app.bootstrap import Container
 from app.cli_support import with_container
@@ -28,7 +36,9 @@ from app.config import Settings
 from app.domain.caller import Caller, Scope
 from app.domain.errors import DomainError
 from app.domain.ids import InstitutionId
-from app.domain.record_imports import BatchStatus, ImportBatch
+from app.domain.partner_links import Decision, StatusDecision
+from app.domain.record_imports import BatchStatus, ImportBatch, ImportMode
+from app.domain.record_systems import RecordSystemKind
 from app.domain.services.record_exports import export_contract_actions, export_referrals
 from app.domain.services.record_imports import import_file
 
@@ -147,6 +157,59 @@ def cmd_export(args: argparse.Namespace) -> None:
     sys.stdout.write(f"wrote {written} {args.what.replace('-', ' ')} to {args.out} ({profile.export_encoding})\n")
 
 
+def cmd_pull(args: argparse.Namespace) -> None:
+    caller = _caller(args.institution)
+    mode = ImportMode.SKIP_REJECTS if args.skip_rejects else ImportMode.ALL_OR_NOTHING
+
+    def told(batch: ImportBatch) -> None:
+        sys.stdout.write(f"batch {batch.id} ({batch.file_name}): {batch.status.value}\n{summary(batch)}\n")
+        for line in [f"line {r.line}, {r.field}: {r.reason}" for r in batch.rejects][:SHOWN_REJECTS]:
+            sys.stderr.write(line + "\n")
+
+    async def work(app: Container) -> tuple[list[ImportBatch], list[StatusDecision]]:
+        system = app.record_system(caller.institution_id)
+        if system is None:
+            raise NotConfigured
+        batches = await pull_changes(app.ctx, app.record_imports, caller, system, mode=mode, each=told)
+        if system.kind is RecordSystemKind.PARTNER_API:
+            return batches, []  # its statuses come through `spojnia partners sync`, which runs all the time
+        return batches, await pull_statuses(app.ctx, app.record_imports, caller, system)
+
+    try:
+        batches, decisions = with_container(work)
+    except NotConfigured:
+        sys.stderr.write(
+            "spojnia: the institution has no record system in the settings: name its partner API in "
+            "SPOJNIA_PARTNER_APIS, or its profile in SPOJNIA_SYNC__INSTITUTIONS and SPOJNIA_SYNC__EXCHANGE_DIR\n"
+        )
+        raise SystemExit(2) from None
+    except (DomainError, ProfileError, FileProblem, PartnerCallFailed, OSError) as error:
+        sys.stderr.write(f"spojnia: {_problem(error)}\n")
+        raise SystemExit(2) from None
+    if not batches:
+        sys.stdout.write("no new changes\n")
+    for decision in decisions:
+        if decision.decision is Decision.REJECTED:
+            sys.stderr.write(f"status {decision.status} of referral {decision.referral_id}: {decision.reason}\n")
+    applied = sum(d.decision is Decision.APPLIED for d in decisions)
+    sys.stdout.write(f"referral statuses: {applied} applied, {len(decisions) - applied} unchanged or refused\n")
+    if any(b.status is BatchStatus.REJECTED for b in batches):
+        sys.stderr.write("a batch was refused: fix the rows named above in your system (or pull with --skip-rejects)\n")
+        raise SystemExit(1)
+
+
+class NotConfigured(Exception):
+    """The settings name no record system for the institution."""
+
+
+def _problem(error: Exception) -> str:
+    if isinstance(error, FileProblem):
+        return f"line {error.line}: {error.message}"
+    if isinstance(error, OSError):
+        return f"{error.filename or 'the exchange folder'}: {error.strerror}"
+    return str(getattr(error, "detail", None) or getattr(error, "error", None) or error)
+
+
 def _uuid(raw: str) -> UUID:
     try:
         return UUID(raw)
@@ -171,6 +234,12 @@ def _add_actions(actions: Any) -> None:
     export.add_argument("--what", required=True, choices=["referrals", "contract-actions"])
     export.add_argument("out", help="the CSV file to write")
     export.set_defaults(run=cmd_export)
+    pull = actions.add_parser(
+        "pull", help="pull changes (and referral statuses) from the institution's record system as configured"
+    )
+    pull.add_argument("--institution", required=True, type=_uuid)
+    pull.add_argument("--skip-rejects", action="store_true", help="import the valid rows of a batch with rejects")
+    pull.set_defaults(run=cmd_pull)
 
 
 def add_commands(commands: Any) -> None:

@@ -23,7 +23,15 @@ from app.domain.families import Family
 from app.domain.ids import FamilyId, InstitutionId, PersonId
 from app.domain.persons import Enrollment, Person
 from app.domain.ports import UnitOfWork
-from app.domain.record_systems import ContractActionSummary, SourceEnrollment, SourceHouseholdMember, SourcePerson
+from app.domain.record_systems import (
+    ContractActionSummary,
+    SourceEnrollment,
+    SourceHouseholdMember,
+    SourcePerson,
+)
+
+# The import's report is made of Rejects: imported from here as from record_systems.
+from app.domain.record_systems import Reject as Reject
 from app.domain.source_records import (
     ADDRESS_TERYT,
     HOUSEHOLD_MEMBERS,
@@ -54,16 +62,6 @@ def mask_pesel(value: str) -> str:
     """What a report may show of a PESEL: the birth date part, never the rest."""
     digits = "".join(c for c in value if c.isdigit())
     return digits[:6] + "*" * max(len(digits) - 6, 0) if len(digits) >= 6 else "*" * len(value)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Reject:
-    """Why one row was not imported; `field` is the profile's field (the report names its column)."""
-
-    line: int
-    field: str
-    reason: str
-    external_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,6 +211,21 @@ class SourceRecords(Protocol):
         """Note that a batch saw these households unchanged."""
 
 
+class SyncStream(StrEnum):
+    """What Spójnia reads from an institution's record system, each from its own cursor."""
+
+    CHANGES = "changes"  # persons, their status there, households
+    STATUSES = "statuses"  # what its workers recorded on referrals
+
+
+class SyncCursors(Protocol):
+    async def get(self, institution_id: InstitutionId, stream: SyncStream) -> str | None:
+        """The cursor to ask the institution's system from next time; None: from the start."""
+
+    async def put(self, institution_id: InstitutionId, stream: SyncStream, cursor: str | None, at: datetime) -> None:
+        """Remember how far the stream has been read, in the current transaction."""
+
+
 class ImportBatches(Protocol):
     async def add(self, batch: ImportBatch) -> None:
         """Store a batch with its rejects."""
@@ -256,6 +269,7 @@ class ExportQueries(Protocol):
 class RecordImportUnitOfWork(UnitOfWork, Protocol):
     sources: SourceRecords
     batches: ImportBatches
+    cursors: SyncCursors
     bulk: BulkRecords
     exports: ExportQueries
 

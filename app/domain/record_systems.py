@@ -35,6 +35,7 @@ class SourcePerson:
     id_doc_number: str | None = None
     id_doc_country: str | None = None
     address_teryt: str | None = None  # the gmina of residence, 7 digits
+    line: int | None = None  # where the source had the person: a file's line, for the reject report
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +48,8 @@ class SourceEnrollment:
     until: date | None = None
     worker_name: str | None = None
     worker_ref: str | None = None
+    # The source's own view of whether the person is registered unemployed (OPS systems record it).
+    registered_unemployed: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,16 +62,40 @@ class SourceHouseholdMember:
 class SourceHousehold:
     external_ref: str
     members: Sequence[SourceHouseholdMember]
+    name: str | None = None  # the family's name as the source gives it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reject:
+    """Why one row was not imported; `field` is the profile's field (the report names its column)."""
+
+    line: int
+    field: str
+    reason: str
+    external_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChangeBatch:
-    """What changed in the source since a cursor; the cursor to ask from next time."""
+    """What changed in the source since a cursor; the cursor to ask from next time.
+
+    Each person comes with their enrollment (status and worker at the source's institution) and, when they live in
+    a household the source knows, that household with all its members."""
 
     persons: Sequence[SourcePerson] = ()
     enrollments: Sequence[SourceEnrollment] = ()
     households: Sequence[SourceHousehold] = ()
     next_cursor: str | None = None
+    # What the source sent that could not be read (a file's rows with a bad date or an unknown code), by line.
+    rejects: Sequence[Reject] = ()
+    # What the changes were read from, for the batch's report: a file's name, or the partner API's cursor.
+    source: str | None = None
+    # The code list the statuses are codes of, when the source says (a vendor profile maps onto one list).
+    status_list: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.persons or self.enrollments or self.households or self.rejects)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -45,6 +45,8 @@ class FakeVendor:
     events: dict[str, dict[str, Any]] = field(default_factory=dict)  # by Idempotency-Key
     applied: list[str] = field(default_factory=list)  # Idempotency-Keys in the order they changed anything
     statuses: list[Any] = field(default_factory=list)  # what the vendor's workers recorded, oldest first
+    # Pages of changes (persons, enrollments, households), oldest first; the cursor is the number of pages read.
+    changes: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -157,7 +159,11 @@ class FakeVendor:
                 items = self.statuses[start : start + self.page_size]
                 return 200, {"items": items, "next_cursor": str(start + len(items))}
             if request.method == "GET" and request.path == "/changes":
-                return 200, {"persons": [], "enrollments": [], "households": [], "next_cursor": None}
+                since = request.query.get("since", [None])[0]
+                start = int(since or 0)
+                if start >= len(self.changes):
+                    return 200, {"persons": [], "enrollments": [], "households": [], "next_cursor": since}
+                return 200, {**self.changes[start], "next_cursor": str(start + 1)}
             if request.method == "POST" and request.path == "/contract-actions":
                 return 204, None
             return 404, None

@@ -16,6 +16,8 @@ from uuid import UUID
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -25,7 +27,13 @@ from app.adapters.db.audit_log import encode_categories
 from app.adapters.db.engine import make_session_factory
 from app.adapters.db.family_work_repository import SqlContractRepository
 from app.adapters.db.family_work_tables import ContractPartyRow
-from app.adapters.db.record_sync_tables import ImportBatchRow, ImportRejectRow, SourceHouseholdRow, SourceRecordRow
+from app.adapters.db.record_sync_tables import (
+    ImportBatchRow,
+    ImportRejectRow,
+    SourceHouseholdRow,
+    SourceRecordRow,
+    SyncCursorRow,
+)
 from app.adapters.db.tables import AuditEventRow, EnrollmentRow, FamilyRow, MembershipRow, PersonRow
 from app.adapters.db.unit_of_work import SqlUnitOfWork
 from app.domain.audit import AuditRecord
@@ -45,6 +53,8 @@ from app.domain.record_imports import (
     Reject,
     SourceHouseholdRecord,
     SourceRecords,
+    SyncCursors,
+    SyncStream,
     content_hash,
 )
 from app.domain.record_systems import ContractActionSummary
@@ -271,6 +281,26 @@ class SqlSourceRecords:
 
 def _bound(name: str) -> Any:
     return bindparam(name)
+
+
+class SqlSyncCursors:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, institution_id: InstitutionId, stream: SyncStream) -> str | None:
+        row = await self.session.get(SyncCursorRow, (institution_id, stream.value))
+        return row.cursor if row is not None else None
+
+    async def put(self, institution_id: InstitutionId, stream: SyncStream, cursor: str | None, at: datetime) -> None:
+        table: Any = SyncCursorRow.__table__
+        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        await self.session.execute(
+            insert(table)
+            .values(institution_id=institution_id, stream=stream.value, cursor=cursor, updated_at=at)
+            .on_conflict_do_update(
+                index_elements=["institution_id", "stream"], set_={"cursor": cursor, "updated_at": at}
+            )
+        )
 
 
 class SqlImportBatches:
@@ -547,6 +577,7 @@ class SqlRecordImportUnitOfWork(SqlUnitOfWork):
 
     sources: SourceRecords
     batches: ImportBatches
+    cursors: SyncCursors
     bulk: BulkRecords
     exports: ExportQueries
 
@@ -554,6 +585,7 @@ class SqlRecordImportUnitOfWork(SqlUnitOfWork):
         await super().__aenter__()
         self.sources = SqlSourceRecords(self.session)
         self.batches = SqlImportBatches(self.session)
+        self.cursors = SqlSyncCursors(self.session)
         self.bulk = SqlBulkRecords(self.session, self._vault)
         self.exports = SqlExportQueries(self.session)
         return self

@@ -83,3 +83,14 @@ class SourceHouseholdRow(SQLModel, table=True):
     seen_at: datetime = _utc()
     changed_at: datetime | None = _utc(nullable=True)
     last_batch_id: UUID | None = Field(default=None, foreign_key="import_batches.id", index=True)
+
+
+class SyncCursorRow(SQLModel, table=True):
+    """How far Spójnia has read an institution's record system: per stream (its changes, its referral statuses),
+    the cursor to ask from next time. Changes move it in the import's own transaction."""
+
+    __tablename__ = "sync_cursors"
+    institution_id: UUID = Field(primary_key=True, foreign_key="institutions.id")
+    stream: str = Field(primary_key=True, max_length=20)
+    cursor: str | None = _text(nullable=True)
+    updated_at: datetime = _utc()

@@ -130,6 +130,13 @@ def _canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _optional_bool(item: Mapping[str, Any], name: str) -> bool | None:
+    value = item.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"'{name}' must be true, false or null")
+    return value
+
+
 def _optional_str(item: Mapping[str, Any], name: str) -> str | None:
     value = item.get(name)
     if value is not None and not isinstance(value, str):
@@ -207,6 +214,7 @@ def parse_changes(body: object) -> ChangeBatch:
             until=_day(e.get("until")),
             worker_name=_optional_str(e, "worker_name"),
             worker_ref=_optional_str(e, "worker_ref"),
+            registered_unemployed=_optional_bool(e, "registered_unemployed"),
         )
         for e in body.get("enrollments") or []
     ]
@@ -214,6 +222,7 @@ def parse_changes(body: object) -> ChangeBatch:
         SourceHousehold(
             external_ref=str(h["external_ref"]),
             members=[SourceHouseholdMember(person_ref=str(m["person_ref"]), role=str(m["role"])) for m in h["members"]],
+            name=_optional_str(h, "name"),
         )
         for h in body.get("households") or []
     ]

@@ -216,6 +216,10 @@ def schemas() -> dict[str, Any]:
                 "until": _nullable(DATE),
                 "worker_name": _nullable(TEXT),
                 "worker_ref": _nullable(TEXT),
+                "registered_unemployed": {
+                    **_nullable({"type": "boolean"}),
+                    "description": "Your own view of whether the person is registered unemployed at a PUP.",
+                },
             },
         },
         "SourceHousehold": {
@@ -223,6 +227,7 @@ def schemas() -> dict[str, Any]:
             "required": ["external_ref", "members"],
             "properties": {
                 "external_ref": TEXT,
+                "name": {**_nullable(TEXT), "description": "The family's name in your system."},
                 "members": {
                     "type": "array",
                     "items": {
@@ -355,8 +360,10 @@ def partner_openapi() -> dict[str, Any]:
                 "get": {
                     "operationId": "listChanges",
                     "summary": "Optional: persons, their status and households changed since a cursor",
-                    "description": "For reconciliation of Spójnia's register with yours; answer 404 if you do "
-                    "not offer it.",
+                    "description": "Spójnia imports the changes (`spojnia sync pull`) as it imports a file of "
+                    "your system: each person with their status at your institution (an enrollment for a person "
+                    "not in the same answer is refused) and the households they live in; a batch with a refused "
+                    "row is asked for again from the same cursor. Answer 404 if you do not offer it.",
                     "parameters": [SINCE, INSTITUTION],
                     "responses": {
                         "200": {

@@ -29,10 +29,18 @@ from app.domain.record_imports import (
     ParsedFile,
     RecordImportStore,
     Reject,
+    SyncStream,
 )
 from app.domain.services.context import UseCaseContext, audit_record
 from app.domain.services.persons import caller_institution
 from app.domain.services.record_import_plan import ImportPlan, plan_import
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PulledUntil:
+    """Where a batch of changes pulled from a record system ends: the cursor to ask from next time."""
+
+    cursor: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +51,9 @@ class ImportFile:
     mode: ImportMode = ImportMode.ALL_OR_NOTHING
     # Told (rows done, rows in all) as the rows are gone through, for a progress bar.
     progress: Callable[[int, int], None] | None = None
+    # Changes pulled from the institution's system: the cursor after them, stored in the import's transaction
+    # when the batch is not refused, so that a refused batch is pulled again and nothing is skipped.
+    pulled_until: PulledUntil | None = None
 
 
 async def import_file(ctx: UseCaseContext, store: RecordImportStore, caller: Caller, cmd: ImportFile) -> ImportBatch:
@@ -89,6 +100,8 @@ async def _import(ctx: UseCaseContext, store: RecordImportStore, caller: Caller,
         if not refused:
             await plan.apply(uow, batch_id, now)
             await uow.bulk.record_audit(_audit_records(ctx, caller, plan, batch_id))
+            if cmd.pulled_until is not None:
+                await uow.cursors.put(institution.id, SyncStream.CHANGES, cmd.pulled_until.cursor, now)
         await uow.commit()
     return batch
 
@@ -123,3 +136,20 @@ async def read_batch(store: RecordImportStore, caller: Caller, batch_id: ImportB
     if batch is None or batch.institution_id != caller.institution_id:
         raise NotFound("no such import batch")
     return batch
+
+
+async def sync_cursor(store: RecordImportStore, caller: Caller, stream: SyncStream) -> str | None:
+    """How far the caller's institution's record system has been read."""
+    caller.require(Scope.PERSONS_WRITE)
+    async with store() as uow:
+        return await uow.cursors.get(caller.institution_id, stream)
+
+
+async def save_sync_cursor(
+    ctx: UseCaseContext, store: RecordImportStore, caller: Caller, stream: SyncStream, cursor: str | None
+) -> None:
+    """Remember how far a stream was read (statuses: after every report of the page was applied)."""
+    caller.require(Scope.PERSONS_WRITE)
+    async with store() as uow:
+        await uow.cursors.put(caller.institution_id, stream, cursor, ctx.clock.now())
+        await uow.commit()

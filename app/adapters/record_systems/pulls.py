@@ -1,0 +1,75 @@
+"""Pulling from an institution's record system through the RecordSystem port, whatever its kind: the changes it
+has (persons, their status there, households) into the import use case, batch after batch from the stored cursor;
+the statuses its workers recorded on referrals, as the receiver's actions.
+
+The changes' cursor moves in the import's own transaction, and only when the batch is not refused: a crash, an
+unreachable system or a refused batch leaves it where it was, and the next pull asks for the same changes again
+(importing them twice changes nothing). The statuses' cursor moves after every report of a page was applied;
+applying one twice changes nothing either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.adapters.record_systems.changes import changes_command
+from app.domain.caller import Caller
+from app.domain.partner_links import StatusDecision
+from app.domain.record_imports import BatchStatus, ImportBatch, ImportMode, RecordImportStore, SyncStream
+from app.domain.record_systems import RecordSystem
+from app.domain.services.context import UseCaseContext
+from app.domain.services.partner_links import apply_status_report
+from app.domain.services.record_imports import import_file, save_sync_cursor, sync_cursor
+
+# A bound on one run's round trips, so that a system that keeps answering with more cannot hold it forever.
+MAX_PAGES = 10_000
+
+
+async def pull_changes(
+    ctx: UseCaseContext,
+    store: RecordImportStore,
+    caller: Caller,
+    system: RecordSystem,
+    *,
+    mode: ImportMode = ImportMode.ALL_OR_NOTHING,
+    each: Callable[[ImportBatch], None] | None = None,
+) -> list[ImportBatch]:
+    """Every batch of changes after the cursor, imported in order; stops at the first refused one."""
+    batches: list[ImportBatch] = []
+    previous: object = object()
+    for _ in range(MAX_PAGES):
+        since = await sync_cursor(store, caller, SyncStream.CHANGES)
+        if since == previous:
+            break  # the last round moved nothing: never the same changes twice in one run
+        previous = since
+        changes = await system.pull_changes(since)
+        moved = changes.next_cursor not in (None, since)
+        if changes.empty:
+            if moved:
+                await save_sync_cursor(ctx, store, caller, SyncStream.CHANGES, changes.next_cursor)
+                continue
+            break
+        batch = await import_file(ctx, store, caller, changes_command(changes, system.kind, since=since, mode=mode))
+        batches.append(batch)
+        if each is not None:
+            each(batch)
+        if batch.status is BatchStatus.REJECTED or not moved:
+            break
+    return batches
+
+
+async def pull_statuses(
+    ctx: UseCaseContext, store: RecordImportStore, caller: Caller, system: RecordSystem
+) -> list[StatusDecision]:
+    """Every status report after the cursor, applied as the receiver's action; a refusal is a decision."""
+    decisions: list[StatusDecision] = []
+    for _ in range(MAX_PAGES):
+        since = await sync_cursor(store, caller, SyncStream.STATUSES)
+        reports, after = await system.pull_statuses(since)
+        for number, report in enumerate(reports):
+            request_id = f"sync-status:{after}:{number}"[:120]
+            decisions.append(await apply_status_report(ctx, caller.institution_id, report, request_id=request_id))
+        if after in (None, since):
+            break
+        await save_sync_cursor(ctx, store, caller, SyncStream.STATUSES, after)
+    return decisions
