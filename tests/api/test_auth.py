@@ -139,6 +139,19 @@ async def test_an_expired_token_is_401(client: httpx.AsyncClient, container: Con
     assert_unauthorized(await client.get(PERSONS, headers=bearer(token)))
 
 
+async def test_a_token_accepted_once_is_refused_after_it_expires(
+    client: httpx.AsyncClient, container: Container, ops: Party, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = int(time.time())
+    token = signed(container, claims_for(container, ops, iat=now, exp=now + 60))
+    assert (await client.get(PERSONS, headers=bearer(token))).status_code == 200
+
+    # Past its expiry and the 30 s allowed for clock skew: the verified token remembered is not taken.
+    monkeypatch.setattr(time, "time", lambda: now + 60 + 31)
+
+    assert_unauthorized(await client.get(PERSONS, headers=bearer(token)))
+
+
 async def test_a_token_not_yet_valid_is_401(client: httpx.AsyncClient, container: Container, ops: Party) -> None:
     future = int(time.time()) + 3600
     token = signed(container, claims_for(container, ops, nbf=future, exp=future + 300))

@@ -30,6 +30,11 @@ from app.domain.services.clients import VerifiedClaims
 LOCAL_ALGORITHMS = ["ES256"]
 ALGORITHMS = ["ES256", "RS256", "PS256", "EdDSA"]
 
+# Clock skew allowed between Spójnia and the issuer of a token.
+TOKEN_LEEWAY_SECONDS = 30
+# Tokens remembered as verified, per process: a county's clients and workers, several times over.
+VERIFIED_CACHE_SIZE = 10_000
+
 log = logging.getLogger("spojnia.auth")
 
 
@@ -161,8 +166,26 @@ class TokenVerifier:
         self.local_settings = local_settings
         self.oidc = oidc
         self.remote = remote
+        self._verified: dict[str, tuple[VerifiedClaims, float]] = {}
 
     async def verify(self, token: str) -> VerifiedClaims:
+        """The token's claims once its signature and claims are checked; a token seen before and not yet expired
+        is taken from a small cache, since checking a signature costs more than many a request's own work."""
+        now = time.time()
+        cached = self._verified.get(token)
+        if cached is not None:
+            claims, expires_at = cached
+            if now < expires_at:
+                return claims
+            del self._verified[token]
+        claims, expires_at = await self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            # Whole-cache eviction keeps this O(1) and bounded; the live tokens are verified again, once each.
+            self._verified.clear()
+        self._verified[token] = (claims, expires_at)
+        return claims
+
+    async def _verify(self, token: str) -> tuple[VerifiedClaims, float]:
         header, issuer = _unverified_header_and_issuer(token)
         if self.local is not None and issuer == self.local_settings.issuer:
             keys, audience, inst_claim = self.local.keys, self.local_settings.audience, "inst"
@@ -180,7 +203,7 @@ class TokenVerifier:
                 warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
                 decoded = jwt.decode(token, keys, algorithms=algorithms)
             JWTClaimsRegistry(
-                leeway=30,
+                leeway=TOKEN_LEEWAY_SECONDS,
                 iss={"essential": True, "value": issuer},
                 aud={"essential": True, "value": audience},
                 exp={"essential": True},
@@ -188,7 +211,8 @@ class TokenVerifier:
             ).validate(decoded.claims)
         except (JoseError, ValueError) as error:
             raise InvalidToken(f"the token is not valid: {error.__class__.__name__}") from error
-        return _claims(decoded.claims, inst_claim)
+        # Kept no longer than the token lives, and never past the leeway the check above allowed.
+        return _claims(decoded.claims, inst_claim), float(decoded.claims["exp"]) + TOKEN_LEEWAY_SECONDS
 
 
 def _claims(claims: dict[str, Any], inst_claim: str) -> VerifiedClaims:
