@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from app.bootstrap import Container
 from app.domain.caller import ALL_SCOPES, Caller
@@ -199,3 +200,23 @@ async def test_concurrent_registrations_of_one_pesel_make_one_person(
 
     assert results[0].view.person.id == results[1].view.person.id
     assert all(r.newly_enrolled for r in results)
+
+
+async def test_rate_limit_windows_count_each_hit_and_a_new_window_drops_the_old(container: Container) -> None:
+    first, second = NOW, NOW + timedelta(minutes=1)
+
+    async def hit(bucket: str, window: datetime) -> int:
+        async with container.ctx.uow() as uow:
+            hits = await uow.rate_limits.hit(bucket, window)
+            await uow.commit()
+        return hits
+
+    counted = [await hit("lookup:a", first) for _ in range(3)]
+    other_client = await hit("lookup:b", first)
+    next_window = await hit("lookup:a", second)
+
+    async with container.engine.connect() as connection:
+        left = (await connection.execute(text("SELECT bucket, hits FROM rate_limit_windows ORDER BY bucket"))).all()
+    assert counted == [1, 2, 3]
+    assert (other_client, next_window) == (1, 1)
+    assert [tuple(row) for row in left] == [("lookup:a", 1), ("lookup:b", 1)]

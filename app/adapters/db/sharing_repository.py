@@ -230,7 +230,10 @@ class SqlRateLimits:
             .returning(table.c.hits)
         )
         hits = (await self.session.execute(statement)).scalar_one()
-        # Old windows go as new ones open: the table stays as small as the number of active clients.
+        if hits > 1:
+            return int(hits)
+        # Old windows go as new ones open (the first hit of a window): the table stays as small as the number of
+        # active clients, and the other hits of a window cost one statement.
         await self.session.execute(
             delete(RateLimitWindowRow).where(
                 RateLimitWindowRow.bucket == bucket, RateLimitWindowRow.window_start < window_start
