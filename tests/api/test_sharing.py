@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.builders import JAN, MARIA, person_body
 from tests.conftest import Party
@@ -223,6 +224,15 @@ async def test_a_lookup_refused_reads_exactly_like_no_match(
     assert known.json() == unknown.json() == {"matches": []}
 
 
+async def lookups_audited(party: Party) -> int:
+    async with party.container.engine.connect() as connection:
+        found = await connection.scalar(
+            text("SELECT count(*) FROM audit_events WHERE action = 'LOOKUP' AND institution_id = :institution"),
+            {"institution": party.id},
+        )
+    return int(found or 0)
+
+
 async def test_lookups_are_rate_limited_per_client_with_retry_after(
     client: httpx.AsyncClient, ops: Party, pup: Party
 ) -> None:
@@ -234,10 +244,13 @@ async def test_lookups_are_rate_limited_per_client_with_retry_after(
         await asyncio.sleep(left + 0.05)
     for _ in range(limit):
         assert (await lookup(client, pup, pesel=JAN)).status_code == 200
+    audited = await lookups_audited(pup)
     refused = await lookup(client, pup, pesel=JAN)
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.json()["type"].endswith("/rate-limited")
+    # Refused whole: no answer, and no audit record of a lookup that was not made.
+    assert await lookups_audited(pup) == audited == limit
     # Another client has its own count.
     assert (await lookup(client, ops, pesel=JAN)).status_code == 200
 

@@ -50,13 +50,14 @@ def _window(now: datetime, seconds: int) -> tuple[datetime, int]:
     return datetime.fromtimestamp(start, tz=now.tzinfo), start + seconds - epoch
 
 
-async def _count_against_limit(ctx: UseCaseContext, caller: Caller) -> None:
-    """Committed on its own, before the lookup: refused and failed lookups count too, against enumeration."""
+async def _count_against_limit(uow: UnitOfWork, ctx: UseCaseContext, caller: Caller) -> None:
+    """Counted in the lookup's own transaction, as its last statement before the commit, so that the client's
+    counter row is locked only for the commit. A lookup over the limit is refused and rolled back whole: it
+    discloses nothing and leaves no trace but the count already over the limit, which refuses the next ones too;
+    a lookup that matches nothing, or nothing the caller may see, commits and counts (against enumeration)."""
     per_window, seconds = ctx.policies.lookups_per_window, ctx.policies.lookup_window_seconds
     window_start, retry_after = _window(ctx.clock.now(), seconds)
-    async with ctx.uow() as uow:
-        hits = await uow.rate_limits.hit(f"lookup:{caller.institution_id}:{caller.subject}", window_start)
-        await uow.commit()
+    hits = await uow.rate_limits.hit(f"lookup:{caller.institution_id}:{caller.subject}", window_start)
     if hits > per_window:
         raise RateLimited(f"at most {per_window} lookups per {seconds} s for one client", max(retry_after, 1))
 
@@ -98,7 +99,6 @@ async def lookup_shared_client(
     caller.require(Scope.PERSONS_READ)
     check_purpose(ctx, query.purpose)
     pesel = _validate(query)
-    await _count_against_limit(ctx, caller)
     async with ctx.uow() as uow:
         institution = await caller_institution(uow, caller)
         candidates = await _candidates(uow, query, pesel)
@@ -142,6 +142,7 @@ async def lookup_shared_client(
                 decision=Decision.DENY,
                 reason="no match that the agreements and consents open to you",
             )
+        await _count_against_limit(uow, ctx, caller)
         await uow.commit()
     return matches
 
