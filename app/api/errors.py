@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from app.adapters.auth.tokens import InvalidToken
 from app.api.problems import FieldProblem, problem_response
@@ -158,6 +159,15 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _client_gone(request: Request, error: Exception) -> JSONResponse:
+    # The client hung up before its request was read (a timeout on its side, a load test ending): nothing of
+    # ours failed, and nobody reads the answer; an error in the log would call someone out for nothing.
+    log.info("client closed the connection before its request was read", extra={"request_id": _request_id(request)})
+    return problem_response(
+        "bad-request", "the client closed the connection before its request was read", request_id=_request_id(request)
+    )
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"request_id": _request_id(request)})
     return problem_response("internal-error", None, request_id=_request_id(request))
@@ -169,4 +179,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidToken, _invalid_token)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
