@@ -4,9 +4,10 @@ run one as `python -m bench.<name> --help` to change them."""
 import sys
 
 from bench import directory_search, import_persons
+from bench.hot_paths import __main__ as hot_paths
 
 failed = []
-for benchmark in (directory_search, import_persons):
+for benchmark in (directory_search, import_persons, hot_paths):
     sys.argv = [benchmark.__name__]
     try:
         benchmark.main()

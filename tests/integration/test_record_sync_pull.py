@@ -5,9 +5,7 @@ settings choosing the adapter per institution."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -34,11 +32,10 @@ from app.domain.record_systems import RecordSystemKind
 from app.domain.services.record_exports import export_referrals
 from tests.conftest import Party
 from tests.integration.test_record_exports import person_id_of, refer
+from tests.integration.test_record_sync_cli import spojnia
 from tests.record_files import SamplePerson, csv_file, sample_for, with_change
 from tests.sharing_support import system_caller
 from tests.support.vendor import FakeVendor
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def folder_of(exchange: Path, party: Party) -> Path:
@@ -330,24 +327,13 @@ async def test_sync_pull_on_the_command_line_imports_the_folder_and_says_when_no
 ) -> None:
     profile, people = sample_for("pomost-std", 4)
     drop(tmp_path / "wymiana", ops, "osoby-1.csv", csv_file(people, profile, encoding="cp1250"))
-    environment = os.environ | {
-        "SPOJNIA_DATABASE_URL": container.settings.database_url,
-        "SPOJNIA_LOCAL_ISSUER__KEY_FILE": str(tmp_path / "key.pem"),
-        "SPOJNIA_LOG_LEVEL": "WARNING",
+    settings = {
         "SPOJNIA_SYNC__INSTITUTIONS": f'{{"{ops.id}": "pomost-std"}}',
         "SPOJNIA_SYNC__EXCHANGE_DIR": str(tmp_path / "wymiana"),
     }
 
     def pull(institution: uuid.UUID) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "app.cli", "sync", "pull", "--institution", str(institution)],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return spojnia(container, tmp_path, "pull", "--institution", str(institution), env=settings)
 
     first, again, unknown = pull(ops.id), pull(ops.id), pull(uuid.uuid4())
 

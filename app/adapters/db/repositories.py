@@ -132,6 +132,8 @@ class SqlInstitutionRepository:
         return mapping.institution_from_row(row) if row else None
 
     async def get_many(self, ids: Sequence[InstitutionId]) -> list[Institution]:
+        if not ids:
+            return []  # no round trip for a query that cannot match
         rows = await self.session.scalars(select(InstitutionRow).where(InstitutionRow.id.in_(ids)))
         return [mapping.institution_from_row(r) for r in rows]
 
@@ -158,6 +160,8 @@ class SqlWorkerRepository:
         return mapping.worker_from_row(row) if row else None
 
     async def get_many(self, ids: Sequence[WorkerId]) -> list[Worker]:
+        if not ids:
+            return []
         rows = await self.session.scalars(select(WorkerRow).where(WorkerRow.id.in_(ids)))
         return [mapping.worker_from_row(r) for r in rows]
 
