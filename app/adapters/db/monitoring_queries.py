@@ -138,24 +138,25 @@ class SqlMonitoringQueries:
                 select(ReferralRow.status, func.count()).where(between_members).group_by(ReferralRow.status)
             )
         }
+        # Each of the partnership's referrals looks up its own first answer (the history's primary key starts with
+        # the referral): grouping the whole history first cost the same for a county as for the country.
         first_answer = (
-            select(ReferralHistoryRow.referral_id, func.min(ReferralHistoryRow.at).label("answered_at"))
-            .where(ReferralHistoryRow.action.in_(_ANSWERS))
-            .group_by(ReferralHistoryRow.referral_id)
+            select(func.min(ReferralHistoryRow.at))
+            .where(ReferralHistoryRow.referral_id == ReferralRow.id, ReferralHistoryRow.action.in_(_ANSWERS))
+            .correlate(ReferralRow)
+            .scalar_subquery()
+        )
+        referrals = (
+            select(ReferralRow.status, ReferralRow.respond_by, first_answer.label("answered_at"))
+            .where(between_members)
             .subquery()
         )
-        answered = first_answer.c.answered_at.is_not(None)
-        lapsed = and_(ReferralRow.status.in_(("sent", "received", "expired")), ReferralRow.respond_by < today)
-        on_time = and_(answered, func.date(first_answer.c.answered_at) <= ReferralRow.respond_by)
+        answered = referrals.c.answered_at.is_not(None)
+        lapsed = and_(referrals.c.status.in_(("sent", "received", "expired")), referrals.c.respond_by < today)
+        on_time = and_(answered, func.date(referrals.c.answered_at) <= referrals.c.respond_by)
         row = (
             await self.session.execute(
-                select(
-                    func.count().filter(or_(answered, lapsed)),
-                    func.count().filter(on_time),
-                )
-                .select_from(ReferralRow)
-                .outerjoin(first_answer, first_answer.c.referral_id == ReferralRow.id)
-                .where(between_members)
+                select(func.count().filter(or_(answered, lapsed)), func.count().filter(on_time)).select_from(referrals)
             )
         ).one()
         return ReferralFigures(by_status=by_status, due=int(row[0] or 0), answered_on_time=int(row[1] or 0))
