@@ -99,7 +99,11 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = make_session_factory(engine)
     http = httpx.AsyncClient()
-    issuer = LocalTokenIssuer(settings.local_issuer) if settings.local_issuer.enabled else None
+    issuer = (
+        LocalTokenIssuer(settings.local_issuer, create_missing=settings.development)
+        if settings.local_issuer.enabled
+        else None
+    )
     remote = RemoteJwks(settings.oidc, http) if settings.oidc.jwks_url else None
     return Container(
         settings=settings,

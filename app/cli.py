@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from uuid import UUID
 
+from app.adapters.auth.tokens import SigningKeyMissing
 from app.adapters.crypto.key_file import KeysUnavailable
 from app.adapters.crypto.vault import VaultError
 from app.bootstrap import Container
@@ -288,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
     except DomainError as error:
         print(f"spojnia: {error.detail}", file=sys.stderr)
         raise SystemExit(2) from None
-    except (KeysUnavailable, VaultError) as error:
+    except (KeysUnavailable, VaultError, SigningKeyMissing) as error:
         print(f"spojnia: {error}", file=sys.stderr)
         raise SystemExit(2) from None
 

@@ -9,6 +9,7 @@ import base64
 import binascii
 import json
 import logging
+import os
 import time
 import uuid
 import warnings
@@ -42,13 +43,39 @@ class InvalidToken(Exception):
     """The token is missing, malformed, wrongly signed, expired or from an unknown issuer."""
 
 
-def load_or_create_key(path: Path) -> ECKey:
+class SigningKeyMissing(RuntimeError):
+    """The token-signing key file is missing outside development, where it is never made up."""
+
+
+def _load_key(path: Path) -> ECKey:
+    return ECKey.import_key(path.read_bytes(), parameters={"use": "sig"})
+
+
+def load_or_create_key(path: Path, *, create: bool = True) -> ECKey:
+    """The key in the file; made (development only) when missing. Every worker and process must sign with one
+    key, or each refuses the others' tokens: a key made elsewhere than in development would be one per process."""
     if path.exists():
-        return ECKey.import_key(path.read_bytes(), parameters={"use": "sig"})
+        return _load_key(path)
+    if not create:
+        raise SigningKeyMissing(
+            f"the token-signing key {path} does not exist; outside development it is not made up, since every "
+            "process must sign with the same key: create it (openssl genpkey -algorithm EC -pkeyopt "
+            "ec_paramgen_curve:P-256 -out FILE) and set SPOJNIA_LOCAL_ISSUER__KEY_FILE"
+        )
     key = ECKey.generate_key("P-256", parameters={"use": "sig"}, private=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_bytes(key.as_pem(private=True))
+    # Written aside, owner-readable, then linked into place: workers starting together end with one whole key,
+    # the first one linked; the others load it.
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
+    descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(key.as_pem(private=True))
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        return _load_key(path)
+    finally:
+        aside.unlink()
     return key
 
 
@@ -59,9 +86,9 @@ class IssuedToken:
 
 
 class LocalTokenIssuer:
-    def __init__(self, settings: LocalIssuer) -> None:
+    def __init__(self, settings: LocalIssuer, *, create_missing: bool = True) -> None:
         self.settings = settings
-        self.key = load_or_create_key(settings.key_file)
+        self.key = load_or_create_key(settings.key_file, create=create_missing)
         self.kid = self.key.thumbprint()
         self.keys = KeySet([ECKey.import_key(self.key.as_dict(private=False) | {"kid": self.kid})])
 
