@@ -32,7 +32,7 @@ EVENT_TYPES = frozenset(
         "expired",
         "forwarded",
     )
-)
+) | {"person.merged", "person.merge_undone"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

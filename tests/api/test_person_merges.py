@@ -365,3 +365,26 @@ async def test_a_merge_and_its_undo_leave_every_row_as_it_was_on_either_database
 
     assert (await undo(client, ops, merged.json())).status_code == 200
     assert await dump(container, anon, jan) == before
+
+
+async def test_every_institution_serving_the_person_learns_which_id_stands_for_them_and_no_other(
+    client: httpx.AsyncClient, container: Container, ops: Party, pup: Party, other_ops: Party
+) -> None:
+    anon, jan = await duplicates(client, ops, pup)
+    merged = await merge(client, ops, anon, jan)
+    assert merged.status_code == 201, merged.text
+    assert (await undo(client, ops, merged.json())).status_code == 200
+    await container.relay.run_once()
+
+    def told(party: Party) -> Any:
+        return client.get("/v1/events", headers=party.headers())
+
+    feeds = {party.key: (await told(party)).json()["items"] for party in (ops, pup, other_ops)}
+
+    expected = [
+        ("person.merged", {"type": "person", "id": anon}, {"merged_person_id": jan}),
+        ("person.merge_undone", {"type": "person", "id": anon}, {"merged_person_id": jan}),
+    ]
+    for key in ("ops", "pup"):
+        assert [(e["type"], e["subject"], e["data"]) for e in feeds[key]] == expected, key
+    assert feeds["other_ops"] == []

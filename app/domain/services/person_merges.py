@@ -4,11 +4,13 @@ merged record points instead."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.domain.audit import AuditAction, SubjectType
 from app.domain.caller import Caller, Scope
 from app.domain.data_categories import DataCategory
 from app.domain.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, StaleVersion
+from app.domain.events import DomainEvent
 from app.domain.ids import PersonId, PersonMergeId, new_id
 from app.domain.person_merges import IdentityMove, LinkSummary, MergeState, PersonMerge
 from app.domain.persons import Person
@@ -116,6 +118,7 @@ async def merge_persons(ctx: UseCaseContext, caller: Caller, cmd: MergePersons) 
             categories=[DataCategory.IDENTITY],
             reason=f"person merge {merge.id}: {merged.id} into {kept.id}; {reason}",
         )
+        await _tell_the_institutions(uow, "person.merged", kept=kept.id, merged=merged.id, at=now)
         view = MergeView(merge=merge, moved=uow.person_links.summary(changes))
         await uow.commit()
     return view
@@ -201,6 +204,28 @@ async def undo_merge(ctx: UseCaseContext, caller: Caller, cmd: UndoMerge) -> Mer
             categories=[DataCategory.IDENTITY],
             reason=f"person merge {merge.id} undone" + (f": {note}" if note else ""),
         )
+        await _tell_the_institutions(
+            uow, "person.merge_undone", kept=merge.kept_person_id, merged=merge.merged_person_id, at=now
+        )
         view = MergeView(merge=merge, moved=uow.person_links.summary(merge.changes))
         await uow.commit()
     return view
+
+
+async def _tell_the_institutions(
+    uow: UnitOfWork, type_: str, *, kept: PersonId, merged: PersonId, at: datetime
+) -> None:
+    """Every institution serving either record now learns which id stands for the person: their systems keep
+    Spójnia's person ids. Thin, as every event: the two ids, nothing of the merge itself (whose record is only
+    the merging institution's)."""
+    serving = {e.institution_id for e in await uow.shared_clients.active_enrollments([kept, merged])}
+    await uow.outbox.add(
+        DomainEvent.new(
+            type=type_,
+            at=at,
+            subject_type="person",
+            subject_id=kept,
+            audience=serving,
+            data={"merged_person_id": str(merged)},
+        )
+    )
