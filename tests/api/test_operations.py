@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from app.adapters.db.migrate import upgrade
+from app.bootstrap import bootstrap
+from app.config import LocalIssuer, PeselProtection, Settings
 from app.logs import JsonFormatter
+from app.main import create_app
 from tests.builders import JAN, person_body
 from tests.conftest import Party
 
@@ -18,7 +25,38 @@ async def test_health_answers_live_and_ready_with_the_database(client: httpx.Asy
     assert (await client.get("/health/live")).json() == {"status": "ok"}
     ready = await client.get("/health/ready")
     assert ready.status_code == 200
-    assert ready.json()["database"] == "up"
+    assert ready.json() == {"status": "ok", "database": "up", "schema": "current"}
+
+
+@pytest.mark.sqlite
+async def test_a_database_one_migration_behind_is_not_ready_until_migrated(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'behind.db'}"
+    await asyncio.to_thread(upgrade, url, "0012")
+    deployed = bootstrap(
+        Settings(
+            database_url=url,
+            local_issuer=LocalIssuer(key_file=tmp_path / "signing-key.pem"),
+            pesel=PeselProtection(key_file=tmp_path / "pesel-keys.json"),
+        )
+    )
+    transport = httpx.ASGITransport(app=create_app(container=deployed))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://spojnia.test") as client:
+            behind = await client.get("/health/ready")
+            await asyncio.to_thread(upgrade, url)
+            migrated = await client.get("/health/ready")
+            # A later release migrated further: this one's processes stay ready while they are replaced.
+            async with deployed.engine.begin() as connection:
+                await connection.execute(text("UPDATE alembic_version SET version_num = '9999_later_release'"))
+            newer = await client.get("/health/ready")
+    finally:
+        await deployed.aclose()
+
+    assert behind.status_code == 503
+    assert behind.json() == {"status": "unavailable", "database": "up", "schema": "behind"}
+    assert migrated.status_code == 200
+    assert migrated.json()["schema"] == "current"
+    assert (newer.status_code, newer.json()["schema"]) == (200, "newer")
 
 
 async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient, ops: Party) -> None:

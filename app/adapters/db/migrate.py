@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -23,3 +25,10 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+@cache
+def shipped_revisions() -> tuple[str | None, frozenset[str]]:
+    """The revision the code expects the database at (the newest migration shipped), and every one shipped."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return script.get_current_head(), frozenset(r.revision for r in script.walk_revisions())

@@ -8,9 +8,10 @@ from typing import Literal
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from app.adapters.db.migrate import shipped_revisions
 from app.api.deps import ContainerDep, ContextDep
 from app.api.problems import PROBLEM_TYPES, problem_responses
 from app.domain.code_lists import CodeList
@@ -73,6 +74,10 @@ class LiveOut(BaseModel):
 class ReadyOut(BaseModel):
     status: Literal["ok", "unavailable"]
     database: Literal["up", "down"]
+    # Where the database is against this release's migrations: a process of a new release is not ready while the
+    # database is behind (until `spojnia migrate` has run); one of the release before stays ready on a newer
+    # schema, so that the old processes serve on while the new ones start.
+    schema_: Literal["current", "behind", "newer", "unknown"] = Field(alias="schema", serialization_alias="schema")
 
 
 @router.get(
@@ -89,18 +94,37 @@ async def live() -> LiveOut:
 @router.get(
     "/health/ready",
     operation_id="healthReady",
-    summary="The database answers",
+    summary="The database answers, at the schema this release expects",
     tags=["operations"],
     response_model=ReadyOut,
-    responses={503: {"model": ReadyOut, "description": "The database does not answer."}},
+    responses={
+        503: {
+            "model": ReadyOut,
+            "description": "The database does not answer, or is not at the migration this release expects.",
+        }
+    },
 )
 async def ready(app: ContainerDep) -> JSONResponse:
     try:
         async with app.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
+            try:
+                revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+            except Exception:
+                revision = None  # never migrated
     except Exception:
-        return JSONResponse(ReadyOut(status="unavailable", database="down").model_dump(), status_code=503)
-    return JSONResponse(ReadyOut(status="ok", database="up").model_dump())
+        return _readiness("unavailable", "down", "unknown")
+    head, shipped = shipped_revisions()
+    if revision == head:
+        return _readiness("ok", "up", "current")
+    if revision is not None and revision not in shipped:
+        return _readiness("ok", "up", "newer")
+    return _readiness("unavailable", "up", "unknown" if revision is None else "behind")
+
+
+def _readiness(status: str, database: str, schema: str) -> JSONResponse:
+    answer = ReadyOut.model_validate({"status": status, "database": database, "schema": schema})
+    return JSONResponse(answer.model_dump(by_alias=True), status_code=200 if status == "ok" else 503)
 
 
 @router.get(
