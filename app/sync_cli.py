@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.adapters.record_systems.exports import ExportProblem, contract_actions_csv, referrals_csv
 from app.adapters.record_systems.file_batches import import_command, reject_lines, rejects_csv, summary
 from app.adapters.record_systems.partner_api import PartnerCallFailed
@@ -186,6 +188,12 @@ def cmd_pull(args: argparse.Namespace) -> None:
     except (DomainError, ProfileError, FileProblem, PartnerCallFailed, OSError) as error:
         sys.stderr.write(f"spojnia: {_problem(error)}\n")
         raise SystemExit(2) from None
+    except SQLAlchemyError as error:
+        sys.stderr.write(
+            f"spojnia: the database refused the pull ({error.__class__.__name__}): is it reachable and migrated "
+            "(spojnia migrate)?\n"
+        )
+        raise SystemExit(2) from None
     if not batches:
         sys.stdout.write("no new changes\n")
     for decision in decisions:
@@ -206,7 +214,7 @@ def _problem(error: Exception) -> str:
     if isinstance(error, FileProblem):
         return f"line {error.line}: {error.message}"
     if isinstance(error, OSError):
-        return f"{error.filename or 'the exchange folder'}: {error.strerror}"
+        return f"{error.filename}: {error.strerror}" if error.filename else str(error)
     return str(getattr(error, "detail", None) or getattr(error, "error", None) or error)
 
 

@@ -804,6 +804,9 @@ class InMemoryRateLimits:
         self._store.rate_hits[key] = self._store.rate_hits.get(key, 0) + 1
         return self._store.rate_hits[key]
 
+    async def count(self, bucket: str, window_start: datetime) -> int:
+        return self._store.rate_hits.get((bucket, window_start), 0)
+
 
 class InMemorySharedClientQueries:
     def __init__(self, tx: _Transaction) -> None:

@@ -343,6 +343,9 @@ class RateLimits(Protocol):
     async def hit(self, bucket: str, window_start: datetime) -> int:
         """Count one request in the bucket's window and answer how many it holds now."""
 
+    async def count(self, bucket: str, window_start: datetime) -> int:
+        """How many requests the bucket's window holds, without counting one or waiting on another's count."""
+
 
 class SharedClientQueries(Protocol):
     async def by_names(self, first_name: str, last_name: str, birth_date: date) -> list[PersonId]:

@@ -222,8 +222,11 @@ class SyncCursors(Protocol):
     async def get(self, institution_id: InstitutionId, stream: SyncStream) -> str | None:
         """The cursor to ask the institution's system from next time; None: from the start."""
 
-    async def put(self, institution_id: InstitutionId, stream: SyncStream, cursor: str | None, at: datetime) -> None:
-        """Remember how far the stream has been read, in the current transaction."""
+    async def advance(
+        self, institution_id: InstitutionId, stream: SyncStream, since: str | None, to: str | None, at: datetime
+    ) -> None:
+        """Move the cursor from `since` to `to` in the current transaction; Conflict when it is no longer at
+        `since` (another pull moved it meanwhile), so that two pulls never move it backwards."""
 
 
 class ImportBatches(Protocol):

@@ -5,7 +5,9 @@ settings choosing the adapter per institution."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,17 +21,19 @@ from sqlalchemy import func, select
 from app.adapters.db.record_sync_tables import SyncCursorRow
 from app.adapters.db.tables import EnrollmentRow, FamilyRow, PersonRow
 from app.adapters.record_systems.exports import read_referrals, referrals_csv
-from app.adapters.record_systems.file_exchange import FileRecordSystem
+from app.adapters.record_systems.file_exchange import SETTLE_SECONDS, FileRecordSystem
 from app.adapters.record_systems.partner_api import HttpRecordSystem, PartnerCallFailed
 from app.adapters.record_systems.profiles import load_profile
 from app.adapters.record_systems.pulls import pull_changes, pull_statuses
 from app.bootstrap import Container, bootstrap
 from app.config import PartnerApi, RecordSync, Settings
 from app.domain.code_lists import default_code_lists
+from app.domain.errors import Conflict
 from app.domain.partner_links import Decision, PartnerEndpoint
 from app.domain.record_imports import BatchStatus, ImportMode, SyncStream
 from app.domain.record_systems import RecordSystemKind
 from app.domain.services.record_exports import export_referrals
+from app.domain.services.record_imports import save_sync_cursor
 from tests.conftest import Party
 from tests.integration.test_record_exports import person_id_of, refer
 from tests.integration.test_record_sync_cli import spojnia
@@ -42,11 +46,19 @@ def folder_of(exchange: Path, party: Party) -> Path:
     return exchange / str(party.id)
 
 
-def drop(exchange: Path, party: Party, name: str, data: bytes, where: str = "changes") -> Path:
+def drop(exchange: Path, party: Party, name: str, data: bytes, where: str = "changes", *, settled: bool = True) -> Path:
+    """A file as the institution's system leaves it; settled: written long enough ago to be read."""
     folder = folder_of(exchange, party) / "in" / where
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(data)
+    if settled:
+        settle(folder / name)
     return folder / name
+
+
+def settle(path: Path) -> None:
+    written = time.time() - SETTLE_SECONDS - 1
+    os.utime(path, (written, written))
 
 
 def pomost(exchange: Path, party: Party) -> FileRecordSystem:
@@ -113,6 +125,7 @@ async def test_a_refused_export_stops_the_pull_and_is_read_again_once_fixed(
     assert await count(container, PersonRow) == 3
 
     bad.write_bytes(csv_file(people[:5], profile, encoding="cp1250"))
+    settle(bad)
     fixed = await pull_changes(container.ctx, container.record_imports, caller, system)
 
     assert [(b.file_name, b.status) for b in fixed] == [
@@ -123,22 +136,59 @@ async def test_a_refused_export_stops_the_pull_and_is_read_again_once_fixed(
     assert await cursor(container, ops) == "osoby-3.csv"
 
 
-async def test_an_unreadable_export_is_one_reject_and_skipping_rejects_moves_past_it(
+async def test_an_unreadable_export_stops_the_pull_even_when_skipping_rejects_until_it_is_replaced(
     container: Container, ops: Party, tmp_path: Path
 ) -> None:
     profile, people = sample_for("pomost-std", 3)
-    drop(tmp_path, ops, "osoby-1.csv", b"")
+    empty = drop(tmp_path, ops, "osoby-1.csv", b"")
     drop(tmp_path, ops, "osoby-2.csv", csv_file(people, profile, encoding="cp1250"))
     system = pomost(tmp_path, ops)
     caller = system_caller(ops.id)
 
     [refused] = await pull_changes(container.ctx, container.record_imports, caller, system)
-    skipped = await pull_changes(container.ctx, container.record_imports, caller, system, mode=ImportMode.SKIP_REJECTS)
+    [still] = await pull_changes(container.ctx, container.record_imports, caller, system, mode=ImportMode.SKIP_REJECTS)
+    empty.write_bytes(csv_file(people[:1], profile, encoding="cp1250"))
+    settle(empty)
+    replaced = await pull_changes(container.ctx, container.record_imports, caller, system)
 
-    assert refused.status is BatchStatus.REJECTED
-    assert [(r.field, r.reason) for r in refused.rejects] == [("file", "the file is empty")]
-    assert [b.status for b in skipped] == [BatchStatus.IMPORTED_WITH_REJECTS, BatchStatus.IMPORTED]
+    assert refused.status is still.status is BatchStatus.REJECTED
+    assert [(r.field, r.reason) for r in still.rejects] == [("file", "the file is empty")]
+    assert [b.status for b in replaced] == [BatchStatus.IMPORTED, BatchStatus.IMPORTED]
     assert await count(container, PersonRow) == 3
+
+
+async def test_a_file_still_being_written_waits_and_so_do_the_files_after_it(
+    container: Container, ops: Party, tmp_path: Path
+) -> None:
+    profile, people = sample_for("pomost-std", 4)
+    fresh = drop(tmp_path, ops, "osoby-1.csv", csv_file(people[:2], profile, encoding="cp1250"), settled=False)
+    drop(tmp_path, ops, "osoby-2.csv", csv_file(people, profile, encoding="cp1250"))
+    system = pomost(tmp_path, ops)
+    caller = system_caller(ops.id)
+
+    waiting = await pull_changes(container.ctx, container.record_imports, caller, system)
+    settle(fresh)
+    later = await pull_changes(container.ctx, container.record_imports, caller, system)
+
+    assert waiting == []
+    assert [b.file_name for b in later] == ["osoby-1.csv", "osoby-2.csv"]
+    assert await count(container, PersonRow) == 4
+
+
+@pytest.mark.sqlite
+async def test_a_cursor_moves_only_from_where_its_pull_found_it(container: Container, ops: Party) -> None:
+    caller = system_caller(ops.id)
+    store, ctx = container.record_imports, container.ctx
+
+    await save_sync_cursor(ctx, store, caller, SyncStream.CHANGES, since=None, to="osoby-1.csv")
+    with pytest.raises(Conflict):
+        # A slower pull that also began at the start must not take the cursor back.
+        await save_sync_cursor(ctx, store, caller, SyncStream.CHANGES, since=None, to="osoby-0.csv")
+    with pytest.raises(Conflict):
+        await save_sync_cursor(ctx, store, caller, SyncStream.CHANGES, since="osoby-0.csv", to="osoby-2.csv")
+    await save_sync_cursor(ctx, store, caller, SyncStream.CHANGES, since="osoby-1.csv", to="osoby-2.csv")
+
+    assert await cursor(container, ops) == "osoby-2.csv"
 
 
 def changes_page(people: list[SamplePerson], household: str | None = None) -> dict[str, Any]:
@@ -221,7 +271,8 @@ async def test_a_partners_change_is_checked_as_a_files_row_and_an_enrollment_wit
     _, people = sample_for("syriusz-std", 2)
     page = changes_page(people)
     page["persons"][1]["pesel"] = "85031212345"
-    page["enrollments"].append({"person_ref": "GHOST-1", "status": "UNEMPLOYED"})
+    # A partner's own id shaped like a PESEL is masked in the report.
+    page["enrollments"].append({"person_ref": "85031204311", "status": "UNEMPLOYED"})
     vendor.changes = [page]
 
     async with httpx.AsyncClient() as http:
@@ -232,9 +283,27 @@ async def test_a_partners_change_is_checked_as_a_files_row_and_an_enrollment_wit
     assert batch.status is BatchStatus.REJECTED
     assert [(r.line, r.field, r.external_ref) for r in batch.rejects] == [
         (2, "pesel", people[1].ref),
-        (3, "external_ref", "GHOST-1"),
+        (3, "external_ref", "850312*****"),
     ]
+    assert "85031204311" not in repr(batch)
     assert await count(container, PersonRow) == 0
+    assert await cursor(container, pup) is None
+
+
+async def test_a_partner_naming_no_next_cursor_is_asked_again_from_the_same_one(
+    container: Container, pup: Party, vendor: FakeVendor
+) -> None:
+    _, people = sample_for("syriusz-std", 2)
+    vendor.changes = [{**changes_page(people), "next_cursor": None}]
+    caller = system_caller(pup.id)
+
+    async with httpx.AsyncClient() as http:
+        system = partner_system(vendor, pup, http)
+        [first] = await pull_changes(container.ctx, container.record_imports, caller, system)
+        [again] = await pull_changes(container.ctx, container.record_imports, caller, system)
+
+    assert (first.counts.created, again.counts.unchanged) == (2, 2)
+    assert [r.query.get("since") for r in vendor.made("GET", "/changes")] == [None, None]
     assert await cursor(container, pup) is None
 
 
@@ -257,9 +326,16 @@ async def test_statuses_written_back_in_a_referrals_file_become_the_receivers_ac
 
     assert [(d.status, d.decision) for d in decisions] == [("received", Decision.APPLIED)]
     assert again == []
+    # A status the profile does not know is refused and said, not dropped.
+    unknown = written_back.decode(profile.export_encoding).replace(
+        profile.to_vendor_code("referral_status", "received"), "NIEZNANY"
+    )
+    drop(tmp_path, pup, "skierowania-2.csv", unknown.encode(profile.export_encoding), where="statuses")
+    [refused] = await pull_statuses(container.ctx, container.record_imports, system_caller(pup.id), system)
+    assert refused.decision is Decision.REJECTED
     read = await client.get(f"/v1/referrals/{envelope.referral_id}", headers=ops.headers())
     assert read.json()["status"] == "received"
-    assert await cursor(container, pup, SyncStream.STATUSES) == "skierowania-1.csv"
+    assert await cursor(container, pup, SyncStream.STATUSES) == "skierowania-2.csv"
 
 
 async def test_what_spojnia_hands_over_is_written_whole_in_the_profile_and_reads_back(

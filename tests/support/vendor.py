@@ -163,7 +163,7 @@ class FakeVendor:
                 start = int(since or 0)
                 if start >= len(self.changes):
                     return 200, {"persons": [], "enrollments": [], "households": [], "next_cursor": since}
-                return 200, {**self.changes[start], "next_cursor": str(start + 1)}
+                return 200, {"next_cursor": str(start + 1), **self.changes[start]}
             if request.method == "POST" and request.path == "/contract-actions":
                 return 204, None
             return 404, None

@@ -37,7 +37,7 @@ from app.adapters.db.record_sync_tables import (
 from app.adapters.db.tables import AuditEventRow, EnrollmentRow, FamilyRow, MembershipRow, PersonRow
 from app.adapters.db.unit_of_work import SqlUnitOfWork
 from app.domain.audit import AuditRecord
-from app.domain.errors import DuplicateRecord
+from app.domain.errors import Conflict, DuplicateRecord
 from app.domain.families import Family
 from app.domain.ids import ContractActionId, ContractId, FamilyId, InstitutionId, PersonId
 from app.domain.persons import Enrollment, Person
@@ -291,16 +291,29 @@ class SqlSyncCursors:
         row = await self.session.get(SyncCursorRow, (institution_id, stream.value))
         return row.cursor if row is not None else None
 
-    async def put(self, institution_id: InstitutionId, stream: SyncStream, cursor: str | None, at: datetime) -> None:
+    async def advance(
+        self, institution_id: InstitutionId, stream: SyncStream, since: str | None, to: str | None, at: datetime
+    ) -> None:
         table: Any = SyncCursorRow.__table__
-        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
-        await self.session.execute(
-            insert(table)
-            .values(institution_id=institution_id, stream=stream.value, cursor=cursor, updated_at=at)
-            .on_conflict_do_update(
-                index_elements=["institution_id", "stream"], set_={"cursor": cursor, "updated_at": at}
+        moved = await self.session.execute(
+            update(table)
+            .where(
+                table.c.institution_id == institution_id,
+                table.c.stream == stream.value,
+                table.c.cursor.is_not_distinct_from(since),
             )
+            .values(cursor=to, updated_at=at)
         )
+        if moved.rowcount == 1:
+            return
+        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        first = await self.session.execute(
+            insert(table)
+            .values(institution_id=institution_id, stream=stream.value, cursor=to, updated_at=at)
+            .on_conflict_do_nothing(index_elements=["institution_id", "stream"])
+        )
+        if since is not None or first.rowcount != 1:
+            raise Conflict("another pull moved the cursor meanwhile: nothing of this one was kept; pull again")
 
 
 class SqlImportBatches:

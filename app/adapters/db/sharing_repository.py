@@ -218,6 +218,14 @@ class SqlRateLimits:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def count(self, bucket: str, window_start: datetime) -> int:
+        hits = await self.session.scalar(
+            select(RateLimitWindowRow.hits).where(
+                RateLimitWindowRow.bucket == bucket, RateLimitWindowRow.window_start == window_start
+            )
+        )
+        return int(hits or 0)
+
     async def hit(self, bucket: str, window_start: datetime) -> int:
         # One statement that adds or increments, so that concurrent workers never lose a count.
         dialect = self.session.bind.dialect.name

@@ -16,7 +16,7 @@ from datetime import date
 
 from app.adapters.record_systems.profiles import load_profile
 from app.adapters.record_systems.readers import RawRow
-from app.adapters.record_systems.rows import check_rows
+from app.adapters.record_systems.rows import check_rows, shown
 from app.domain.record_imports import ImportMode, ParsedFile
 from app.domain.record_systems import (
     ChangeBatch,
@@ -30,6 +30,9 @@ from app.domain.services.record_imports import ImportFile, PulledUntil
 
 # The layout whose fields and codes are Spójnia's own: what the port's changes are checked as.
 OWN_LAYOUT = "generic-csv"
+# The field of a reject that stands for a whole file that could not be read: such a batch is never imported past,
+# whatever the mode, since none of its rows was read.
+WHOLE_FILE = "file"
 
 
 def changes_of_rows(parsed: ParsedFile, *, next_cursor: str | None, source: str) -> ChangeBatch:
@@ -102,22 +105,29 @@ def _raw_rows(batch: ChangeBatch) -> tuple[list[RawRow], list[Reject]]:
     orphans = []
     for ref in dict.fromkeys([*enrollments, *memberships]):
         if ref not in described:
-            reason = "names a person the changes do not describe: send the person with their status and household"
-            orphans.append(Reject(line=next_line, field="external_ref", reason=reason, external_ref=ref))
+            reason = (
+                "names a person the changes do not describe: send each person whose status changed, and every "
+                "member of a household sent, among the persons"
+            )
+            orphans.append(Reject(line=next_line, field="external_ref", reason=reason, external_ref=shown(ref)))
             next_line += 1
     return rows, orphans
 
 
 def _fingerprint(batch: ChangeBatch) -> str:
-    content = json.dumps([asdict(p) for p in batch.persons], default=str, sort_keys=True)
+    # Without the PESELs: a plain hash of a one-person page would let whoever reads the batch guess the number.
+    content = json.dumps([asdict(replace(p, pesel=None)) for p in batch.persons], default=str, sort_keys=True)
     content += json.dumps([asdict(e) for e in batch.enrollments], default=str, sort_keys=True)
     content += json.dumps([asdict(h) for h in batch.households], default=str, sort_keys=True)
     return hashlib.sha256(content.encode()).hexdigest()
 
 
 def changes_command(batch: ChangeBatch, kind: RecordSystemKind, *, since: str | None, mode: ImportMode) -> ImportFile:
-    """The import use case's command for a batch of changes; the cursor after them moves with the import."""
+    """The import use case's command for a batch of changes; the cursor after them moves with the import (a source
+    that names no next cursor keeps the one it was asked from)."""
     raws, orphans = _raw_rows(batch)
+    if any(r.field == WHOLE_FILE for r in batch.rejects):
+        mode = ImportMode.ALL_OR_NOTHING
     parsed = check_rows(raws, load_profile(OWN_LAYOUT))
     rejects = sorted([*parsed.rejects, *batch.rejects, *orphans], key=lambda r: r.line)
     unread = {r.line for r in batch.rejects} | {r.line for r in orphans}
@@ -132,5 +142,5 @@ def changes_command(batch: ChangeBatch, kind: RecordSystemKind, *, since: str | 
         file_name=batch.source or f"{kind.value}: changes after {since or 'the start'}",
         sha256=_fingerprint(batch),
         mode=mode,
-        pulled_until=PulledUntil(cursor=batch.next_cursor),
+        pulled_until=PulledUntil(since=since, cursor=batch.next_cursor if batch.next_cursor is not None else since),
     )

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
-from app.adapters.record_systems.changes import changes_of_rows
+from app.adapters.record_systems.changes import WHOLE_FILE, changes_of_rows
 from app.adapters.record_systems.exports import contract_actions_csv, read_referrals, referrals_csv
 from app.adapters.record_systems.profiles import Profile
 from app.adapters.record_systems.readers import FORMATS, FileProblem, read_rows
@@ -38,6 +39,9 @@ from app.domain.record_systems import (
     StatusReport,
 )
 
+# How long a file must stand unchanged before it is read: a system may still be writing it.
+SETTLE_SECONDS = 60.0
+
 # The institution's own ids of persons (its source records), by Spójnia person id: what its system loads by.
 OwnRefs = Callable[[Sequence[PersonId]], Awaitable[Mapping[PersonId, str]]]
 
@@ -50,12 +54,19 @@ class FileRecordSystem:
     """One institution's exchange folder, read and written with its profile."""
 
     def __init__(
-        self, kind: RecordSystemKind, profile: Profile, folder: Path, *, own_refs: OwnRefs = _no_own_refs
+        self,
+        kind: RecordSystemKind,
+        profile: Profile,
+        folder: Path,
+        *,
+        own_refs: OwnRefs = _no_own_refs,
+        settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self.kind = kind
         self.profile = profile
         self.folder = folder
         self.own_refs = own_refs
+        self.settle_seconds = settle_seconds
 
     def __repr__(self) -> str:
         return f"FileRecordSystem({self.kind.value}, {str(self.folder)!r})"
@@ -70,7 +81,14 @@ class FileRecordSystem:
             if p.is_file() and not p.name.startswith(".") and p.suffix.lower().lstrip(".") in FORMATS
         )
         after = [name for name in names if since is None or name > since]
-        return folder / after[0] if after else None
+        if not after:
+            return None
+        first = folder / after[0]
+        # A file changed a moment ago may still be being written: it waits for the next pull, and so do the files
+        # after it, which keeps the order.
+        if time.time() - first.stat().st_mtime < self.settle_seconds:
+            return None
+        return first
 
     async def pull_changes(self, since: str | None) -> ChangeBatch:
         """The next export after the cursor, checked with the profile; a file that cannot be read at all is one
@@ -82,7 +100,7 @@ class FileRecordSystem:
         try:
             _, raws = read_rows(data, path.name, self.profile)
         except FileProblem as problem:
-            reject = Reject(line=problem.line, field="file", reason=problem.message)
+            reject = Reject(line=problem.line, field=WHOLE_FILE, reason=problem.message)
             return ChangeBatch(next_cursor=path.name, rejects=[reject], source=path.name)
         return changes_of_rows(check_rows(raws, self.profile), next_cursor=path.name, source=path.name)
 
@@ -94,12 +112,13 @@ class FileRecordSystem:
             return [], since
         data = await asyncio.to_thread(path.read_bytes)
         written = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-        reports = [
-            StatusReport(referral_id=envelope.referral_id, status=envelope.status, at=written)
-            for envelope in read_referrals(data, self.profile)
-            if envelope.status
-        ]
-        return reports, path.name
+        try:
+            envelopes = read_referrals(data, self.profile)
+        except (FileProblem, ValueError) as problem:
+            line, message = (problem.line, problem.message) if isinstance(problem, FileProblem) else (1, str(problem))
+            raise FileProblem(line, f"{path.name}: {message}") from None
+        # A status the profile does not know goes on as it is, to be refused (and said) rather than dropped.
+        return [StatusReport(referral_id=e.referral_id, status=e.status, at=written) for e in envelopes], path.name
 
     async def push_referral(self, envelope: ReferralEnvelope) -> None:
         """The envelope as a referrals file of its own; the same referral again replaces its file."""

@@ -361,9 +361,10 @@ def partner_openapi() -> dict[str, Any]:
                     "operationId": "listChanges",
                     "summary": "Optional: persons, their status and households changed since a cursor",
                     "description": "Spójnia imports the changes (`spojnia sync pull`) as it imports a file of "
-                    "your system: each person with their status at your institution (an enrollment for a person "
-                    "not in the same answer is refused) and the households they live in; a batch with a refused "
-                    "row is asked for again from the same cursor. Answer 404 if you do not offer it.",
+                    "your system: each person with their status at your institution and the households they live "
+                    "in. Every person an enrollment or a household names must be among the persons of the same "
+                    "answer (else the row is refused); a batch with a refused row is asked for again from the same "
+                    "cursor, and a null next_cursor keeps the one asked from. Answer 404 if you do not offer it.",
                     "parameters": [SINCE, INSTITUTION],
                     "responses": {
                         "200": {

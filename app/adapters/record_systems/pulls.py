@@ -5,7 +5,8 @@ the statuses its workers recorded on referrals, as the receiver's actions.
 The changes' cursor moves in the import's own transaction, and only when the batch is not refused: a crash, an
 unreachable system or a refused batch leaves it where it was, and the next pull asks for the same changes again
 (importing them twice changes nothing). The statuses' cursor moves after every report of a page was applied;
-applying one twice changes nothing either.
+applying one twice changes nothing either. A cursor moves only from where its pull found it: two pulls at once
+(cron and a worker) never move it backwards; the slower one is refused (Conflict) and nothing of it is kept.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ async def pull_changes(
         moved = changes.next_cursor not in (None, since)
         if changes.empty:
             if moved:
-                await save_sync_cursor(ctx, store, caller, SyncStream.CHANGES, changes.next_cursor)
+                await save_sync_cursor(ctx, store, caller, SyncStream.CHANGES, since=since, to=changes.next_cursor)
                 continue
             break
         batch = await import_file(ctx, store, caller, changes_command(changes, system.kind, since=since, mode=mode))
@@ -71,5 +72,5 @@ async def pull_statuses(
             decisions.append(await apply_status_report(ctx, caller.institution_id, report, request_id=request_id))
         if after in (None, since):
             break
-        await save_sync_cursor(ctx, store, caller, SyncStream.STATUSES, after)
+        await save_sync_cursor(ctx, store, caller, SyncStream.STATUSES, since=since, to=after)
     return decisions

@@ -50,16 +50,31 @@ def _window(now: datetime, seconds: int) -> tuple[datetime, int]:
     return datetime.fromtimestamp(start, tz=now.tzinfo), start + seconds - epoch
 
 
-async def _count_against_limit(uow: UnitOfWork, ctx: UseCaseContext, caller: Caller) -> None:
-    """Counted in the lookup's own transaction, as its last statement before the commit, so that the client's
-    counter row is locked only for the commit. A lookup over the limit is refused and rolled back whole: it
-    discloses nothing and leaves no trace but the count already over the limit, which refuses the next ones too;
-    a lookup that matches nothing, or nothing the caller may see, commits and counts (against enumeration)."""
+def _limit(ctx: UseCaseContext, caller: Caller) -> tuple[str, datetime, int]:
+    window_start, retry_after = _window(ctx.clock.now(), ctx.policies.lookup_window_seconds)
+    return f"lookup:{caller.institution_id}:{caller.subject}", window_start, retry_after
+
+
+def _refuse_over(ctx: UseCaseContext, hits: int, retry_after: int) -> None:
     per_window, seconds = ctx.policies.lookups_per_window, ctx.policies.lookup_window_seconds
-    window_start, retry_after = _window(ctx.clock.now(), seconds)
-    hits = await uow.rate_limits.hit(f"lookup:{caller.institution_id}:{caller.subject}", window_start)
     if hits > per_window:
         raise RateLimited(f"at most {per_window} lookups per {seconds} s for one client", max(retry_after, 1))
+
+
+async def _refuse_when_spent(uow: UnitOfWork, ctx: UseCaseContext, caller: Caller) -> None:
+    """A client whose window is spent is refused before anything is searched: the answer comes as fast whether the
+    person exists or not, and the database does no work for it."""
+    bucket, window_start, retry_after = _limit(ctx, caller)
+    _refuse_over(ctx, await uow.rate_limits.count(bucket, window_start) + 1, retry_after)
+
+
+async def _count_against_limit(uow: UnitOfWork, ctx: UseCaseContext, caller: Caller) -> None:
+    """Counted in the lookup's own transaction, as its last statement before the commit, so that the client's
+    counter row is locked only for the commit. A lookup over the limit (lookups at the same moment the read above
+    let through) is refused and rolled back whole: it discloses nothing and leaves no trace; a lookup that matches
+    nothing, or nothing the caller may see, commits and counts (against enumeration)."""
+    bucket, window_start, retry_after = _limit(ctx, caller)
+    _refuse_over(ctx, await uow.rate_limits.hit(bucket, window_start), retry_after)
 
 
 def _validate(query: SharedClientQuery) -> Pesel | None:
@@ -100,6 +115,7 @@ async def lookup_shared_client(
     check_purpose(ctx, query.purpose)
     pesel = _validate(query)
     async with ctx.uow() as uow:
+        await _refuse_when_spent(uow, ctx, caller)
         institution = await caller_institution(uow, caller)
         candidates = await _candidates(uow, query, pesel)
         enrollments = await uow.shared_clients.active_enrollments(candidates)

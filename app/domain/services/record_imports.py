@@ -38,8 +38,10 @@ from app.domain.services.record_import_plan import ImportPlan, plan_import
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PulledUntil:
-    """Where a batch of changes pulled from a record system ends: the cursor to ask from next time."""
+    """Where a batch of changes pulled from a record system began and ends: the cursor it was asked from and the
+    one to ask from next time."""
 
+    since: str | None
     cursor: str | None
 
 
@@ -101,7 +103,8 @@ async def _import(ctx: UseCaseContext, store: RecordImportStore, caller: Caller,
             await plan.apply(uow, batch_id, now)
             await uow.bulk.record_audit(_audit_records(ctx, caller, plan, batch_id))
             if cmd.pulled_until is not None:
-                await uow.cursors.put(institution.id, SyncStream.CHANGES, cmd.pulled_until.cursor, now)
+                pulled = cmd.pulled_until
+                await uow.cursors.advance(institution.id, SyncStream.CHANGES, pulled.since, pulled.cursor, now)
         await uow.commit()
     return batch
 
@@ -146,10 +149,17 @@ async def sync_cursor(store: RecordImportStore, caller: Caller, stream: SyncStre
 
 
 async def save_sync_cursor(
-    ctx: UseCaseContext, store: RecordImportStore, caller: Caller, stream: SyncStream, cursor: str | None
+    ctx: UseCaseContext,
+    store: RecordImportStore,
+    caller: Caller,
+    stream: SyncStream,
+    *,
+    since: str | None,
+    to: str | None,
 ) -> None:
-    """Remember how far a stream was read (statuses: after every report of the page was applied)."""
+    """Remember how far a stream was read (statuses: after every report of the page was applied); Conflict when
+    another pull moved it meanwhile."""
     caller.require(Scope.PERSONS_WRITE)
     async with store() as uow:
-        await uow.cursors.put(caller.institution_id, stream, cursor, ctx.clock.now())
+        await uow.cursors.advance(caller.institution_id, stream, since, to, ctx.clock.now())
         await uow.commit()
