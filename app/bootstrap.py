@@ -84,7 +84,8 @@ class Container:
             async with store() as uow:
                 return await uow.sources.refs_of_persons(institution_id, ids)
 
-        kind = RecordSystemKind(name) if name in {k.value for k in RecordSystemKind} else RecordSystemKind.GENERIC_CSV
+        # Only the shipped profiles load, and each is the name of its kind of system.
+        kind = RecordSystemKind(name)
         return FileRecordSystem(kind, profile, sync.exchange_dir / str(institution_id), own_refs=own_refs)
 
     async def aclose(self) -> None:

@@ -37,25 +37,25 @@ async def pull_changes(
 ) -> list[ImportBatch]:
     """Every batch of changes after the cursor, imported in order; stops at the first refused one."""
     batches: list[ImportBatch] = []
-    previous: object = object()
+    # Read once and followed here: each move is checked against the stored one as it is made (a Conflict when
+    # another pull moved it meanwhile), so there is no need to read it again.
+    since = await sync_cursor(store, caller, SyncStream.CHANGES)
     for _ in range(MAX_PAGES):
-        since = await sync_cursor(store, caller, SyncStream.CHANGES)
-        if since == previous:
-            break  # the last round moved nothing: never the same changes twice in one run
-        previous = since
         changes = await system.pull_changes(since)
         moved = changes.next_cursor not in (None, since)
         if changes.empty:
-            if moved:
-                await save_sync_cursor(ctx, store, caller, SyncStream.CHANGES, since=since, to=changes.next_cursor)
-                continue
-            break
-        batch = await import_file(ctx, store, caller, changes_command(changes, system.kind, since=since, mode=mode))
-        batches.append(batch)
-        if each is not None:
-            each(batch)
-        if batch.status is BatchStatus.REJECTED or not moved:
-            break
+            if not moved:
+                break
+            await save_sync_cursor(ctx, store, caller, SyncStream.CHANGES, since=since, to=changes.next_cursor)
+        else:
+            command = changes_command(changes, system.kind, since=since, mode=mode)
+            batch = await import_file(ctx, store, caller, command)
+            batches.append(batch)
+            if each is not None:
+                each(batch)
+            if batch.status is BatchStatus.REJECTED or not moved:
+                break
+        since = changes.next_cursor
     return batches
 
 
@@ -64,8 +64,8 @@ async def pull_statuses(
 ) -> list[StatusDecision]:
     """Every status report after the cursor, applied as the receiver's action; a refusal is a decision."""
     decisions: list[StatusDecision] = []
+    since = await sync_cursor(store, caller, SyncStream.STATUSES)
     for _ in range(MAX_PAGES):
-        since = await sync_cursor(store, caller, SyncStream.STATUSES)
         reports, after = await system.pull_statuses(since)
         for number, report in enumerate(reports):
             request_id = f"sync-status:{after}:{number}"[:120]
@@ -73,4 +73,5 @@ async def pull_statuses(
         if after in (None, since):
             break
         await save_sync_cursor(ctx, store, caller, SyncStream.STATUSES, since=since, to=after)
+        since = after
     return decisions
