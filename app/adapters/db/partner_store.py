@@ -25,13 +25,13 @@ from app.domain.ports import Clock
 
 async def insert_ignore(
     session: AsyncSession, table: Any, rows: Sequence[Mapping[str, object]], keys: Sequence[str]
-) -> None:
-    """INSERT ... ON CONFLICT (keys) DO NOTHING, on PostgreSQL and SQLite alike."""
+) -> int:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING, on PostgreSQL and SQLite alike; how many rows went in."""
     if not rows:
-        return
+        return 0
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
-    await session.execute(statement)
+    return int((await session.execute(statement)).rowcount or 0)
 
 
 class SqlCircuitBreaker:

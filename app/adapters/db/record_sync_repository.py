@@ -16,8 +16,6 @@ from uuid import UUID
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -27,6 +25,7 @@ from app.adapters.db.audit_log import encode_categories
 from app.adapters.db.engine import make_session_factory
 from app.adapters.db.family_work_repository import SqlContractRepository
 from app.adapters.db.family_work_tables import ContractPartyRow
+from app.adapters.db.partner_store import insert_ignore
 from app.adapters.db.record_sync_tables import (
     ImportBatchRow,
     ImportRejectRow,
@@ -306,13 +305,8 @@ class SqlSyncCursors:
         )
         if moved.rowcount == 1:
             return
-        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
-        first = await self.session.execute(
-            insert(table)
-            .values(institution_id=institution_id, stream=stream.value, cursor=to, updated_at=at)
-            .on_conflict_do_nothing(index_elements=["institution_id", "stream"])
-        )
-        if since is not None or first.rowcount != 1:
+        first = {"institution_id": institution_id, "stream": stream.value, "cursor": to, "updated_at": at}
+        if since is not None or await insert_ignore(self.session, table, [first], ["institution_id", "stream"]) != 1:
             raise Conflict("another pull moved the cursor meanwhile: nothing of this one was kept; pull again")
 
 
