@@ -31,3 +31,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+def asyncpg_dsn(engine: AsyncEngine) -> str:
+    """The engine's PostgreSQL URL as asyncpg itself takes it, for the statements that skip SQLAlchemy."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -18,6 +18,7 @@ from app.adapters.db.sharing_tables import AgreementPartyRow, AgreementRow, Cons
 from app.adapters.db.tables import EnrollmentRow, PersonRow
 from app.domain.data_categories import DataCategory
 from app.domain.ids import AgreementId, ConsentId, InstitutionId, PersonId
+from app.domain.lookup_reads import folded
 from app.domain.pagination import Page, PageRequest
 from app.domain.persons import Enrollment
 from app.domain.sharing import Agreement, AgreementParty, Consent
@@ -63,7 +64,7 @@ def _party_rows(a: Agreement) -> list[AgreementPartyRow]:
     ]
 
 
-def _agreement(r: AgreementRow, parties: list[AgreementPartyRow]) -> Agreement:
+def agreement_from_rows(r: AgreementRow, parties: list[AgreementPartyRow]) -> Agreement:
     return Agreement(
         id=AgreementId(r.id),
         title=r.title,
@@ -111,7 +112,7 @@ def _consent_row(c: Consent) -> ConsentRow:
     )
 
 
-def _consent(r: ConsentRow) -> Consent:
+def consent_from_row(r: ConsentRow) -> Consent:
     return Consent(
         id=ConsentId(r.id),
         person_id=PersonId(r.person_id),
@@ -175,7 +176,7 @@ class SqlAgreementRepository:
         )
         for p in found:
             parties[p.agreement_id].append(p)
-        return [_agreement(r, parties[r.id]) for r in rows]
+        return [agreement_from_rows(r, parties[r.id]) for r in rows]
 
 
 def _party(institution_id: InstitutionId) -> Any:
@@ -193,7 +194,7 @@ class SqlConsentRepository:
 
     async def get(self, consent_id: ConsentId) -> Consent | None:
         row = await self.session.scalar(select(ConsentRow).where(ConsentRow.id == consent_id))
-        return _consent(row) if row else None
+        return consent_from_row(row) if row else None
 
     async def update(self, consent: Consent, *, expected_version: int) -> None:
         values = {
@@ -211,7 +212,7 @@ class SqlConsentRepository:
             .where(ConsentRow.person_id.in_(list(person_ids)))
             .order_by(ConsentRow.created_at, ConsentRow.id)
         )
-        return [_consent(r) for r in rows]
+        return [consent_from_row(r) for r in rows]
 
 
 class SqlRateLimits:
@@ -250,21 +251,16 @@ class SqlRateLimits:
         return int(hits)
 
 
-def _folded(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
 class SqlSharedClientQueries:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def by_names(self, first_name: str, last_name: str, birth_date: date) -> list[PersonId]:
-        # Names are compared in Python: the database's lower() folds Polish letters only under some locales.
         rows = await self.session.execute(
             select(PersonRow.id, PersonRow.first_name, PersonRow.last_name).where(PersonRow.birth_date == birth_date)
         )
-        wanted = (_folded(first_name), _folded(last_name))
-        return [PersonId(i) for i, first, last in rows if (_folded(first), _folded(last)) == wanted]
+        wanted = (folded(first_name), folded(last_name))
+        return [PersonId(i) for i, first, last in rows if (folded(first), folded(last)) == wanted]
 
     async def active_enrollments(self, person_ids: Sequence[PersonId]) -> list[Enrollment]:
         if not person_ids:

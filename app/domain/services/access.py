@@ -71,14 +71,17 @@ async def access_check(
     purpose: str | None,
     subjects: Sequence[PersonId],
 ) -> AccessCheck:
-    requester = Requester(
+    return await _with_grounds(uow, ctx, requester_of(caller, institution, purpose), subjects)
+
+
+def requester_of(caller: Caller, institution: Institution, purpose: str | None) -> Requester:
+    return Requester(
         institution_id=caller.institution_id,
         kind=institution.type,
         roles=caller.roles,
         scopes=caller.scopes,
         purpose=purpose,
     )
-    return await _with_grounds(uow, ctx, requester, subjects)
 
 
 async def _with_grounds(

@@ -9,16 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from app.domain.audit import AuditAction, Decision, SubjectType
+from app.domain.access_policy import Grounds
+from app.domain.audit import AuditAction, AuditRecord, Decision, SubjectType
 from app.domain.caller import Caller, Scope
-from app.domain.errors import FieldError, InvalidInput, RateLimited
-from app.domain.ids import InstitutionId, PersonId, new_id
+from app.domain.errors import FieldError, InvalidInput, PermissionDenied, RateLimited
+from app.domain.ids import PersonId, new_id
 from app.domain.institutions import Institution, Worker
+from app.domain.lookup_reads import LookupGrounds, LookupKey, RateWindow
 from app.domain.persons import Enrollment
-from app.domain.ports import UnitOfWork
-from app.domain.services.access import access_check, check_purpose, status_category
-from app.domain.services.context import UseCaseContext, audit
-from app.domain.services.persons import caller_institution
+from app.domain.services.access import AccessCheck, check_purpose, requester_of, status_category
+from app.domain.services.context import UseCaseContext, audit_record
 from app.domain.values import Pesel
 
 
@@ -44,47 +44,33 @@ class SharedClientMatch:
     served_at: list[ServedThere]
 
 
-def _window(now: datetime, seconds: int) -> tuple[datetime, int]:
+def _window(ctx: UseCaseContext, caller: Caller) -> tuple[RateWindow, int]:
+    """The client's current window, and the seconds until the next one opens."""
+    seconds = ctx.policies.lookup_window_seconds
+    now = ctx.clock.now()
     epoch = int(now.timestamp())
     start = epoch - epoch % seconds
-    return datetime.fromtimestamp(start, tz=now.tzinfo), start + seconds - epoch
+    window = RateWindow(
+        bucket=f"lookup:{caller.institution_id}:{caller.subject}",
+        start=datetime.fromtimestamp(start, tz=now.tzinfo),
+        per_window=ctx.policies.lookups_per_window,
+    )
+    return window, start + seconds - epoch
 
 
-def _limit(ctx: UseCaseContext, caller: Caller) -> tuple[str, datetime, int]:
-    window_start, retry_after = _window(ctx.clock.now(), ctx.policies.lookup_window_seconds)
-    return f"lookup:{caller.institution_id}:{caller.subject}", window_start, retry_after
-
-
-def _refuse_over(ctx: UseCaseContext, hits: int, retry_after: int) -> None:
+def _refused(ctx: UseCaseContext, retry_after: int) -> RateLimited:
     per_window, seconds = ctx.policies.lookups_per_window, ctx.policies.lookup_window_seconds
-    if hits > per_window:
-        raise RateLimited(f"at most {per_window} lookups per {seconds} s for one client", max(retry_after, 1))
+    return RateLimited(f"at most {per_window} lookups per {seconds} s for one client", max(retry_after, 1))
 
 
-async def _refuse_when_spent(uow: UnitOfWork, ctx: UseCaseContext, caller: Caller) -> None:
-    """A client whose window is spent is refused before anything is searched: the answer comes as fast whether the
-    person exists or not, and the database does no work for it."""
-    bucket, window_start, retry_after = _limit(ctx, caller)
-    _refuse_over(ctx, await uow.rate_limits.count(bucket, window_start) + 1, retry_after)
-
-
-async def _count_against_limit(uow: UnitOfWork, ctx: UseCaseContext, caller: Caller) -> None:
-    """Counted in the lookup's own transaction, as its last statement before the commit, so that the client's
-    counter row is locked only for the commit. A lookup over the limit (lookups at the same moment the read above
-    let through) is refused and rolled back whole: it discloses nothing and leaves no trace; a lookup that matches
-    nothing, or nothing the caller may see, commits and counts (against enumeration)."""
-    bucket, window_start, retry_after = _limit(ctx, caller)
-    _refuse_over(ctx, await uow.rate_limits.hit(bucket, window_start), retry_after)
-
-
-def _validate(query: SharedClientQuery) -> Pesel | None:
+def _validate(query: SharedClientQuery) -> LookupKey:
     if query.pesel is not None:
         if any(v is not None for v in (query.first_name, query.last_name, query.birth_date)):
             raise InvalidInput(
                 "look up by PESEL or by names and birth date, not both",
                 [FieldError("pesel", "give either a PESEL or names with a birth date")],
             )
-        return Pesel.parse(query.pesel)
+        return LookupKey(pesel=Pesel.parse(query.pesel))
     missing = [
         FieldError(name, "required without a PESEL")
         for name, value in (
@@ -96,83 +82,92 @@ def _validate(query: SharedClientQuery) -> Pesel | None:
     ]
     if missing:
         raise InvalidInput("a person without PESEL is looked up by names and birth date", missing)
-    return None
-
-
-async def _candidates(uow: UnitOfWork, query: SharedClientQuery, pesel: Pesel | None) -> list[PersonId]:
-    if pesel is not None:
-        person = await uow.persons.by_pesel(pesel)
-        return [person.id] if person else []
-    if not (query.first_name and query.last_name and query.birth_date):
-        return []
-    return await uow.shared_clients.by_names(query.first_name, query.last_name, query.birth_date)
+    return LookupKey(first_name=query.first_name, last_name=query.last_name, birth_date=query.birth_date)
 
 
 async def lookup_shared_client(
     ctx: UseCaseContext, caller: Caller, query: SharedClientQuery
 ) -> list[SharedClientMatch]:
+    """Two trips to storage: the grounds, then the audit records with the count against the client's limit.
+
+    A client whose window is spent is refused before anything is searched: the answer comes as fast whether the
+    person exists or not. Lookups at the same moment that the read let through are refused when they are counted
+    and leave no trace; a lookup that matches nothing, or nothing the caller may see, counts (against
+    enumeration)."""
     caller.require(Scope.PERSONS_READ)
     check_purpose(ctx, query.purpose)
-    pesel = _validate(query)
-    async with ctx.uow() as uow:
-        await _refuse_when_spent(uow, ctx, caller)
-        institution = await caller_institution(uow, caller)
-        candidates = await _candidates(uow, query, pesel)
-        enrollments = await uow.shared_clients.active_enrollments(candidates)
-        places = {i.id: i for i in await uow.institutions.get_many(list({e.institution_id for e in enrollments}))}
-        check = await access_check(uow, ctx, caller, institution, query.purpose, candidates)
-        matches: list[SharedClientMatch] = []
-        for person_id in candidates:
-            decided = [
-                (e, check.decide(person_id, status_category(places[e.institution_id].type), e.institution_id))
-                for e in enrollments
-                if e.person_id == person_id
-            ]
-            allowed = [e for e, decision in decided if decision.allowed]
-            if not allowed:
-                continue
-            reasons = [decision.reason for _, decision in decided if decision.allowed]
-            await audit(
-                uow,
-                ctx,
-                caller,
-                AuditAction.LOOKUP,
-                SubjectType.PERSON,
-                [person_id],
-                categories=sorted({status_category(places[e.institution_id].type) for e in allowed}),
-                purpose=query.purpose,
-                reason="; ".join(dict.fromkeys(reasons)),
-            )
-            matches.append(SharedClientMatch(person_id=person_id, served_at=await _served(uow, allowed, places)))
-        if not matches:
-            # Recorded without a subject: a refused match is told apart from no match nowhere, not even in the
-            # caller's own audit trail, so that the trail cannot be used to enumerate who exists.
-            await audit(
-                uow,
-                ctx,
-                caller,
-                AuditAction.LOOKUP,
-                SubjectType.LOOKUP,
-                [new_id()],
-                purpose=query.purpose,
-                decision=Decision.DENY,
-                reason="no match that the agreements and consents open to you",
-            )
-        await _count_against_limit(uow, ctx, caller)
-        await uow.commit()
+    key = _validate(query)
+    window, retry_after = _window(ctx, caller)
+    grounds = await ctx.lookups.grounds(caller.institution_id, key, window)
+    if grounds.hits >= window.per_window:
+        raise _refused(ctx, retry_after)
+    if grounds.caller_institution is None:
+        raise PermissionDenied("the token's institution is not registered in Spójnia")
+    check = AccessCheck(
+        requester=requester_of(caller, grounds.caller_institution, query.purpose),
+        grounds=Grounds(agreements=grounds.agreements, consents=grounds.consents),
+        at=ctx.clock.now(),
+    )
+    matches, records = _disclose(caller, grounds, check, query.purpose)
+    if not await ctx.lookups.record(records, window):
+        raise _refused(ctx, retry_after)
     return matches
 
 
-async def _served(
-    uow: UnitOfWork, enrollments: list[Enrollment], places: dict[InstitutionId, Institution]
-) -> list[ServedThere]:
-    worker_ids = [e.worker_id for e in enrollments if e.worker_id is not None]
-    workers = {w.id: w for w in await uow.workers.get_many(worker_ids)} if worker_ids else {}
+def _disclose(
+    caller: Caller, grounds: LookupGrounds, check: AccessCheck, purpose: str
+) -> tuple[list[SharedClientMatch], list[AuditRecord]]:
+    """What the policy opens of each candidate, and the audit record of each disclosure."""
+    places = grounds.institutions
+    matches: list[SharedClientMatch] = []
+    records: list[AuditRecord] = []
+    for person_id in grounds.candidates:
+        decided = [
+            (e, check.decide(person_id, status_category(places[e.institution_id].type), e.institution_id))
+            for e in grounds.active_enrollments
+            if e.person_id == person_id
+        ]
+        allowed = [e for e, decision in decided if decision.allowed]
+        if not allowed:
+            continue
+        reasons = [decision.reason for _, decision in decided if decision.allowed]
+        records.append(
+            audit_record(
+                caller,
+                AuditAction.LOOKUP,
+                SubjectType.PERSON,
+                person_id,
+                at=check.at,
+                categories=tuple(sorted({status_category(places[e.institution_id].type) for e in allowed})),
+                purpose=purpose,
+                reason="; ".join(dict.fromkeys(reasons)),
+            )
+        )
+        matches.append(SharedClientMatch(person_id=person_id, served_at=_served(allowed, grounds)))
+    if not matches:
+        # Recorded without a subject: a refused match is told apart from no match nowhere, not even in the
+        # caller's own audit trail, so that the trail cannot be used to enumerate who exists.
+        records.append(
+            audit_record(
+                caller,
+                AuditAction.LOOKUP,
+                SubjectType.LOOKUP,
+                new_id(),
+                at=check.at,
+                purpose=purpose,
+                decision=Decision.DENY,
+                reason="no match that the agreements and consents open to you",
+            )
+        )
+    return matches, records
+
+
+def _served(enrollments: list[Enrollment], grounds: LookupGrounds) -> list[ServedThere]:
     return [
         ServedThere(
-            institution=places[e.institution_id],
+            institution=grounds.institutions[e.institution_id],
             since=e.since,
-            worker=workers.get(e.worker_id) if e.worker_id else None,
+            worker=grounds.workers.get(e.worker_id) if e.worker_id else None,
         )
         for e in enrollments
     ]
