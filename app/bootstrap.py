@@ -17,7 +17,8 @@ from app.adapters.db.audit_chain import SqlAuditChain
 from app.adapters.db.directory_repository import SqlDirectoryStore
 from app.adapters.db.engine import asyncpg_dsn, make_engine, make_session_factory
 from app.adapters.db.idempotency import SqlIdempotencyStore
-from app.adapters.db.lookup_reads import AsyncpgLookupReads
+from app.adapters.db.read_models import asyncpg_read_models
+from app.adapters.db.read_pool import ReadPool
 from app.adapters.db.record_sync_repository import SqlRecordImportStore
 from app.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from app.adapters.events.partner_relay import PartnerRelay, build_partner_relay, partner_endpoints
@@ -51,8 +52,8 @@ class Container:
     directory: DirectoryStore
     url_policy: UrlPolicy
     vault: PersonalDataVault
-    # PostgreSQL's own read model of the shared-client lookup (the same object as ctx.lookup_reads).
-    lookup_reads: AsyncpgLookupReads | None = None
+    # The asyncpg pool of PostgreSQL's read models (ctx.read_models); None on SQLite.
+    read_pool: ReadPool | None = None
 
     @cached_property
     def partners(self) -> PartnerRelay:
@@ -93,8 +94,8 @@ class Container:
 
     async def aclose(self) -> None:
         await self.http.aclose()
-        if self.lookup_reads is not None:
-            await self.lookup_reads.aclose()
+        if self.read_pool is not None:
+            await self.read_pool.aclose()
         await self.engine.dispose()
 
 
@@ -104,10 +105,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     vault = open_vault(settings.pesel, development=settings.development)
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = make_session_factory(engine)
-    lookup_reads = (
-        AsyncpgLookupReads(asyncpg_dsn(engine), vault, pool_size=settings.database_pool_size)
-        if engine.dialect.name == "postgresql"
-        else None
+    read_pool = (
+        ReadPool(asyncpg_dsn(engine), size=settings.database_pool_size) if engine.dialect.name == "postgresql" else None
     )
     http = httpx.AsyncClient()
     issuer = (
@@ -123,7 +122,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             uow=SqlUnitOfWorkFactory(sessions, vault),
             clock=clock,
             codes=default_code_lists(),
-            lookup_reads=lookup_reads,
+            read_models=asyncpg_read_models(read_pool, vault) if read_pool else None,
             policies=Policies(
                 referral_response_days=settings.referral_response_days,
                 lookups_per_window=settings.lookups_per_window,
@@ -157,5 +156,5 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
             allow_insecure=settings.webhook_insecure_allowed(), allowed_hosts=tuple(settings.webhooks.allowed_hosts)
         ),
         vault=vault,
-        lookup_reads=lookup_reads,
+        read_pool=read_pool,
     )

@@ -13,10 +13,10 @@ from app.domain.clock import local_date
 from app.domain.code_lists import CodeLists
 from app.domain.data_categories import DataCategory
 from app.domain.ids import AuditEventId, new_id
-from app.domain.lookup_reads import LookupReads
 from app.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from app.domain.read_models import ReadModels
 from app.domain.retention import RetentionPolicy
-from app.domain.services.lookup_store import UnitOfWorkLookupReads
+from app.domain.services.read_stores import unit_of_work_read_models
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,12 +41,12 @@ class UseCaseContext:
     clock: Clock
     codes: CodeLists
     policies: Policies = field(default_factory=Policies)
-    # The shared-client lookup's read model; None asks the unit of work's repositories one by one.
-    lookup_reads: LookupReads | None = None
+    # The hot paths' read models; None asks the unit of work's repositories one by one.
+    read_models: ReadModels | None = None
 
     @property
-    def lookups(self) -> LookupReads:
-        return self.lookup_reads or UnitOfWorkLookupReads(self.uow)
+    def reads(self) -> ReadModels:
+        return self.read_models or unit_of_work_read_models(self.uow)
 
     def today(self) -> date:
         """The Polish calendar day now."""

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.domain.audit import AuditAction, SubjectType
+from app.domain.access_policy import Grounds
+from app.domain.audit import AuditAction, AuditRecord, SubjectType
 from app.domain.caller import Caller, Scope
 from app.domain.clock import local_date
 from app.domain.data_categories import DataCategory
@@ -15,10 +16,10 @@ from app.domain.families import Family
 from app.domain.ids import FamilyId, MembershipId, PersonId, new_id
 from app.domain.pagination import Page, PageRequest
 from app.domain.ports import UnitOfWork
-from app.domain.services.access import DEFAULT_PURPOSE, access_check, check_purpose
-from app.domain.services.context import UseCaseContext, audit
+from app.domain.services.access import DEFAULT_PURPOSE, AccessCheck, access_check, check_purpose, requester_of
+from app.domain.services.context import UseCaseContext, audit_record
 from app.domain.services.persons import caller_institution
-from app.domain.services.views import FamilyView, family_views
+from app.domain.services.views import FamilyView, assemble_family_views, assemble_person_views, family_views
 from app.domain.values import Teryt
 
 
@@ -88,21 +89,8 @@ async def _views_and_audit(
         return check is not None and check.decide(person_id, DataCategory.HOUSEHOLD, family.created_by).allowed
 
     views = await family_views(uow, families, caller.institution_id, household_opens)
-    categories = [DataCategory.HOUSEHOLD, DataCategory.IDENTITY]
-    await audit(
-        uow, ctx, caller, action, SubjectType.FAMILY, [f.id for f in families], categories=categories, purpose=purpose
-    )
-    shown = {m.person.person.id for v in views for m in v.members}
-    await audit(
-        uow,
-        ctx,
-        caller,
-        AuditAction.READ,
-        SubjectType.PERSON,
-        sorted(shown, key=str),
-        categories=categories,
-        purpose=purpose,
-    )
+    for record in _read_records(ctx, caller, views, action, purpose):
+        await uow.audit.record(record)
     return views
 
 
@@ -137,14 +125,50 @@ async def create_family(ctx: UseCaseContext, caller: Caller, cmd: CreateFamily) 
 
 
 async def read_families(ctx: UseCaseContext, caller: Caller, family_ids: Sequence[FamilyId]) -> list[FamilyView | None]:
-    """Many families in a fixed number of queries; None where the caller may not see one."""
+    """Many families in two trips to storage (the grounds, then the audit records); None where the caller may not
+    see one."""
     caller.require(Scope.FAMILIES_READ)
-    async with ctx.uow() as uow:
-        visible_ids = await uow.families.visible_among(list(dict.fromkeys(family_ids)), caller.institution_id)
-        visible = await uow.families.get_many(list(visible_ids))
-        views = {v.family.id: v for v in await _views_and_audit(uow, ctx, caller, visible, AuditAction.READ)}
-        await uow.commit()
-    return [views.get(fid) for fid in family_ids]
+    purpose = check_purpose(ctx, caller.purpose, "X-Purpose") or DEFAULT_PURPOSE
+    grounds = await ctx.reads.families.grounds(family_ids, caller.institution_id)
+    # The grounds of sharing are asked only when a household kept by another institution is shown.
+    kept_elsewhere = any(f.current_members for f in grounds.families if f.created_by != caller.institution_id)
+    check: AccessCheck | None = None
+    if kept_elsewhere:
+        if grounds.caller_institution is None:
+            raise PermissionDenied("the token's institution is not registered in Spójnia")
+        check = AccessCheck(
+            requester=requester_of(caller, grounds.caller_institution, purpose),
+            grounds=Grounds(agreements=grounds.agreements, consents=grounds.consents),
+            at=ctx.clock.now(),
+        )
+
+    def household_opens(family: Family, person_id: PersonId) -> bool:
+        return check is not None and check.decide(person_id, DataCategory.HOUSEHOLD, family.created_by).allowed
+
+    members = assemble_person_views(grounds.persons, grounds.own_enrollments, grounds.workers, grounds.families_of)
+    views = assemble_family_views(grounds.families, members, caller.institution_id, household_opens)
+    await ctx.reads.families.record(_read_records(ctx, caller, views, AuditAction.READ, purpose))
+    by_id = {v.family.id: v for v in views}
+    return [by_id.get(fid) for fid in family_ids]
+
+
+def _read_records(
+    ctx: UseCaseContext, caller: Caller, views: Sequence[FamilyView], action: AuditAction, purpose: str
+) -> list[AuditRecord]:
+    """One record per family shown and one per person shown in it."""
+    at = ctx.clock.now()
+    categories = (DataCategory.HOUSEHOLD, DataCategory.IDENTITY)
+    shown = sorted({m.person.person.id for v in views for m in v.members}, key=str)
+    return [
+        *(
+            audit_record(caller, action, SubjectType.FAMILY, v.family.id, at=at, categories=categories, purpose=purpose)
+            for v in views
+        ),
+        *(
+            audit_record(caller, AuditAction.READ, SubjectType.PERSON, p, at=at, categories=categories, purpose=purpose)
+            for p in shown
+        ),
+    ]
 
 
 async def read_family(ctx: UseCaseContext, caller: Caller, family_id: FamilyId) -> FamilyView:

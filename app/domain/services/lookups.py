@@ -98,7 +98,7 @@ async def lookup_shared_client(
     check_purpose(ctx, query.purpose)
     key = _validate(query)
     window, retry_after = _window(ctx, caller)
-    grounds = await ctx.lookups.grounds(caller.institution_id, key, window)
+    grounds = await ctx.reads.lookups.grounds(caller.institution_id, key, window)
     if grounds.hits >= window.per_window:
         raise _refused(ctx, retry_after)
     if grounds.caller_institution is None:
@@ -109,7 +109,7 @@ async def lookup_shared_client(
         at=ctx.clock.now(),
     )
     matches, records = _disclose(caller, grounds, check, query.purpose)
-    if not await ctx.lookups.record(records, window):
+    if not await ctx.reads.lookups.record(records, window):
         raise _refused(ctx, retry_after)
     return matches
 

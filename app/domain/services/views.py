@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.domain.families import Family, Membership
@@ -46,26 +46,47 @@ async def person_views(
     ids = [p.id for p in persons]
     enrollments = await uow.enrollments.for_persons(ids, institution_id)
     workers = await _workers(uow, [*enrollments, *elsewhere])
-    families = await uow.families.families_of(ids)
-    # A person's other household stays hidden unless the caller may see it too.
-    visible_families = await uow.families.visible_among(
-        list({f for fs in families.values() for f in fs}), institution_id
+    return assemble_person_views(
+        persons, enrollments, workers, await visible_families_of(uow, ids, institution_id), elsewhere
     )
-    families = {pid: [f for f in fs if f in visible_families] for pid, fs in families.items()}
-    by_person: dict[PersonId, list[EnrollmentView]] = {pid: [] for pid in ids}
-    for e in enrollments:
-        by_person[e.person_id].append(
-            EnrollmentView(enrollment=e, worker=workers.get(e.worker_id) if e.worker_id else None)
-        )
-    shared: dict[PersonId, list[EnrollmentView]] = {pid: [] for pid in ids}
+
+
+async def visible_families_of(
+    uow: UnitOfWork, ids: Sequence[PersonId], institution_id: InstitutionId
+) -> dict[PersonId, list[FamilyId]]:
+    """Each person's current households; another household of theirs stays hidden unless the caller may see it."""
+    families = await uow.families.families_of(ids)
+    visible = await uow.families.visible_among(list({f for fs in families.values() for f in fs}), institution_id)
+    return {pid: [f for f in fs if f in visible] for pid, fs in families.items()}
+
+
+def assemble_person_views(
+    persons: Sequence[Person],
+    own_enrollments: Sequence[Enrollment],
+    workers: Mapping[WorkerId, Worker],
+    families_of: Mapping[PersonId, Sequence[FamilyId]],
+    elsewhere: Sequence[Enrollment] = (),
+) -> list[PersonView]:
+    def view(e: Enrollment) -> EnrollmentView:
+        return EnrollmentView(enrollment=e, worker=workers.get(e.worker_id) if e.worker_id else None)
+
+    by_person: dict[PersonId, list[EnrollmentView]] = {p.id: [] for p in persons}
+    for e in own_enrollments:
+        by_person[e.person_id].append(view(e))
+    shared: dict[PersonId, list[EnrollmentView]] = {p.id: [] for p in persons}
     for e in elsewhere:
-        shared[e.person_id].append(
-            EnrollmentView(enrollment=e, worker=workers.get(e.worker_id) if e.worker_id else None)
-        )
+        shared[e.person_id].append(view(e))
     return [
-        PersonView(person=p, enrollments=by_person[p.id], family_ids=families.get(p.id, []), elsewhere=shared[p.id])
+        PersonView(person=p, enrollments=by_person[p.id], family_ids=families_of.get(p.id, []), elsewhere=shared[p.id])
         for p in persons
     ]
+
+
+def family_members(families: Sequence[Family]) -> tuple[set[PersonId], set[PersonId]]:
+    """The current members, and the past ones (who are shown only where the caller still sees them otherwise)."""
+    current = {m.person_id for f in families for m in f.current_members}
+    past = {m.person_id for f in families for m in f.memberships} - current
+    return current, past
 
 
 async def family_views(
@@ -74,16 +95,25 @@ async def family_views(
     institution_id: InstitutionId,
     household_opens: Callable[[Family, PersonId], bool],
 ) -> list[FamilyView]:
+    current, past = family_members(families)
+    still_visible = await uow.persons.visible_among(list(past), institution_id) if past else set()
+    persons = await uow.persons.get_many(list(current | still_visible))
+    views = await person_views(uow, persons, institution_id)
+    return assemble_family_views(families, views, institution_id, household_opens)
+
+
+def assemble_family_views(
+    families: Sequence[Family],
+    member_views: Sequence[PersonView],
+    institution_id: InstitutionId,
+    household_opens: Callable[[Family, PersonId], bool],
+) -> list[FamilyView]:
     """Current members, and past ones only where the caller may still see the person otherwise.
 
     The institution that keeps the family sees every member; another sees its own clients, and the rest of the
     household only where `household_opens` (the access policy, for the family's keeper) says so.
     """
-    current = {m.person_id for f in families for m in f.current_members}
-    past = {m.person_id for f in families for m in f.memberships} - current
-    still_visible = await uow.persons.visible_among(list(past), institution_id) if past else set()
-    persons = await uow.persons.get_many(list(current | still_visible))
-    views = {v.person.id: v for v in await person_views(uow, persons, institution_id)}
+    views = {v.person.id: v for v in member_views}
     return [
         FamilyView(
             family=f,

@@ -1,11 +1,13 @@
-"""The lookup's read model on PostgreSQL (two asyncpg statements) answers exactly as the repositories asked one by
-one, which is what SQLite and the domain's fakes use: the same grounds, the same records, the same limit."""
+"""The read models on PostgreSQL (one asyncpg statement for the grounds, one for the records) answer exactly as the
+repositories asked one by one, which is what SQLite and the domain's fakes use: the same grounds, the same records,
+the same limit."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -13,12 +15,12 @@ from sqlalchemy import text
 
 from app.bootstrap import Container
 from app.domain.audit import AuditAction, AuditRecord, Decision, SubjectType
-from app.domain.ids import AuditEventId, InstitutionId, new_id
+from app.domain.ids import AuditEventId, FamilyId, InstitutionId, new_id
 from app.domain.lookup_reads import LookupKey, LookupReads, RateWindow
-from app.domain.services.lookup_store import UnitOfWorkLookupReads
+from app.domain.services.read_stores import UnitOfWorkFamilyReads, UnitOfWorkLookupReads
 from app.domain.values import Pesel
 from tests.api.test_sharing import agreement_body, enroll, signed
-from tests.builders import JAN, MARIA, person_body
+from tests.builders import JAN, KACPER, MARIA, ZOFIA, person_body
 from tests.conftest import Party
 
 pytestmark = pytest.mark.asyncio
@@ -28,9 +30,9 @@ BORN = date(1990, 4, 2)  # person_body's birth date for a person without PESEL
 
 
 def stores(container: Container) -> tuple[LookupReads, LookupReads]:
-    if container.lookup_reads is None:
-        pytest.skip("the one-statement read model is PostgreSQL's")
-    return container.lookup_reads, UnitOfWorkLookupReads(container.ctx.uow)
+    if container.ctx.read_models is None:
+        pytest.skip("the one-statement read models are PostgreSQL's")
+    return container.ctx.read_models.lookups, UnitOfWorkLookupReads(container.ctx.uow)
 
 
 def window(bucket: str, per_window: int = 5, start: datetime = WINDOW_START) -> RateWindow:
@@ -205,3 +207,83 @@ async def test_lookups_at_the_same_moment_never_pass_the_limit(container: Contai
         assert answers.count(True) == 4, name
         kept = await stored(container, [r for b in batches for r in b])
         assert len(kept) == 4, name
+
+
+async def test_both_family_read_models_read_the_same_grounds(
+    client: httpx.AsyncClient, container: Container, ops: Party, pup: Party, ngo: Party, other_ops: Party
+) -> None:
+    """The MOPS keeps the Nowaks: Jan (also at the PUP, with the MOPS's worker), Maria (left the household, still the
+    MOPS's client), Kacper (left, and now served only by the GOPS) and Zofia (also at the NGO, with a consent). The
+    GOPS keeps a household of Kacper's; the NGO keeps one of Zofia's."""
+    if container.ctx.read_models is None:
+        pytest.skip("the one-statement read models are PostgreSQL's")
+    fast, by_repositories = container.ctx.read_models.families, UnitOfWorkFamilyReads(container.ctx.uow)
+    with_worker = {"status": "BENEFIT_RECIPIENT", "worker_id": str(ops.worker_id)}
+    jan = (await enroll(client, ops, person_body(JAN, enrollment=with_worker)))["id"]
+    await enroll(client, pup, person_body(JAN, status="UNEMPLOYED"))
+    maria = (await enroll(client, ops, person_body(MARIA, first_name="Maria")))["id"]
+    kacper = (await enroll(client, ops, person_body(KACPER, first_name="Kacper")))["id"]
+    await enroll(client, other_ops, person_body(KACPER, first_name="Kacper", status="APPLICANT"))
+    zofia = (await enroll(client, ops, person_body(ZOFIA, first_name="Zofia")))["id"]
+    await enroll(client, ngo, person_body(ZOFIA, first_name="Zofia", status="PARTICIPANT"))
+    consent = await client.post(
+        f"/v1/persons/{zofia}/consents",
+        json={
+            "grantee": {"institution_id": str(ops.id)},
+            "categories": ["identity", "household"],
+            "purpose": "FAMILY_COOPERATION",
+            "method": "SIGNED_FORM",
+            "given_on": "2025-03-01",
+        },
+        headers=ngo.headers(),
+    )
+    assert consent.status_code == 201, consent.text
+    nowaks = await family(client, ops, jan, maria, kacper, zofia)
+    async with container.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE family_memberships SET until = '2026-02-01' WHERE family_id = :f AND person_id IN (:m, :k)"),
+            {"f": nowaks, "m": maria, "k": kacper},
+        )
+        await connection.execute(
+            text("UPDATE enrollments SET until = '2026-02-01' WHERE person_id = :k AND institution_id = :ops"),
+            {"k": kacper, "ops": ops.id},
+        )
+    kacpers = await family(client, other_ops, kacper)
+    zofias = await family(client, ngo, zofia)
+    asked = [nowaks, kacpers, zofias, str(new_id())]
+    for caller in (ops, pup, ngo, other_ops):
+        ids = [FamilyId(UUID(f)) for f in asked]
+        read = await fast.grounds(ids, caller.id)
+        expected = await by_repositories.grounds(ids, caller.id)
+        assert family_comparable(read) == family_comparable(expected), caller.key
+    seen_by_ops = await fast.grounds([FamilyId(UUID(nowaks))], ops.id)
+    assert {str(p.id) for p in seen_by_ops.persons} == {jan, maria, zofia}  # Kacper left and is not the MOPS's
+    assert len(seen_by_ops.families[0].memberships) == 4
+    assert set(seen_by_ops.workers) == {ops.worker_id}
+    seen_by_gops = await fast.grounds([FamilyId(UUID(f)) for f in asked], other_ops.id)
+    assert {str(f.id) for f in seen_by_gops.families} == {kacpers}
+    assert len(seen_by_gops.consents) == 0
+    seen_by_pup = await fast.grounds([FamilyId(UUID(nowaks))], pup.id)
+    assert seen_by_pup.agreements
+    assert {str(c.person_id) for c in seen_by_pup.consents} == {zofia}
+
+
+async def family(client: httpx.AsyncClient, keeper: Party, *person_ids: str) -> str:
+    body = {"name": "Rodzina", "members": [{"person_id": p, "role": "PARENT"} for p in person_ids]}
+    created = await client.post("/v1/families", json=body, headers=keeper.headers())
+    assert created.status_code == 201, created.text
+    family_id: str = created.json()["id"]
+    return family_id
+
+
+def family_comparable(grounds: Any) -> Any:
+    return (
+        grounds.caller_institution,
+        sorted((f.id, f.name, f.created_by, sorted(f.memberships, key=lambda m: m.id)) for f in grounds.families),
+        sorted(grounds.persons, key=lambda p: p.id),
+        list(grounds.own_enrollments),
+        sorted(grounds.workers.items()),
+        sorted((p, sorted(fs)) for p, fs in grounds.families_of.items()),
+        list(grounds.agreements),
+        list(grounds.consents),
+    )
