@@ -15,9 +15,9 @@ from sqlalchemy import text
 
 from app.bootstrap import Container
 from app.domain.audit import AuditAction, AuditRecord, Decision, SubjectType
-from app.domain.ids import AuditEventId, FamilyId, InstitutionId, new_id
+from app.domain.ids import AuditEventId, FamilyId, InstitutionId, PersonId, new_id
 from app.domain.lookup_reads import LookupKey, LookupReads, RateWindow
-from app.domain.services.read_stores import UnitOfWorkFamilyReads, UnitOfWorkLookupReads
+from app.domain.services.read_stores import UnitOfWorkFamilyReads, UnitOfWorkLookupReads, UnitOfWorkPersonReads
 from app.domain.values import Pesel
 from tests.api.test_sharing import agreement_body, enroll, signed
 from tests.builders import JAN, KACPER, MARIA, ZOFIA, person_body
@@ -209,15 +209,12 @@ async def test_lookups_at_the_same_moment_never_pass_the_limit(container: Contai
         assert len(kept) == 4, name
 
 
-async def test_both_family_read_models_read_the_same_grounds(
+async def nowak_households(
     client: httpx.AsyncClient, container: Container, ops: Party, pup: Party, ngo: Party, other_ops: Party
-) -> None:
+) -> tuple[str, ...]:
     """The MOPS keeps the Nowaks: Jan (also at the PUP, with the MOPS's worker), Maria (left the household, still the
     MOPS's client), Kacper (left, and now served only by the GOPS) and Zofia (also at the NGO, with a consent). The
     GOPS keeps a household of Kacper's; the NGO keeps one of Zofia's."""
-    if container.ctx.read_models is None:
-        pytest.skip("the one-statement read models are PostgreSQL's")
-    fast, by_repositories = container.ctx.read_models.families, UnitOfWorkFamilyReads(container.ctx.uow)
     with_worker = {"status": "BENEFIT_RECIPIENT", "worker_id": str(ops.worker_id)}
     jan = (await enroll(client, ops, person_body(JAN, enrollment=with_worker)))["id"]
     await enroll(client, pup, person_body(JAN, status="UNEMPLOYED"))
@@ -250,6 +247,16 @@ async def test_both_family_read_models_read_the_same_grounds(
         )
     kacpers = await family(client, other_ops, kacper)
     zofias = await family(client, ngo, zofia)
+    return jan, maria, kacper, zofia, nowaks, kacpers, zofias
+
+
+async def test_both_family_read_models_read_the_same_grounds(
+    client: httpx.AsyncClient, container: Container, ops: Party, pup: Party, ngo: Party, other_ops: Party
+) -> None:
+    if container.ctx.read_models is None:
+        pytest.skip("the one-statement read models are PostgreSQL's")
+    fast, by_repositories = container.ctx.read_models.families, UnitOfWorkFamilyReads(container.ctx.uow)
+    jan, maria, _, zofia, nowaks, kacpers, zofias = await nowak_households(client, container, ops, pup, ngo, other_ops)
     asked = [nowaks, kacpers, zofias, str(new_id())]
     for caller in (ops, pup, ngo, other_ops):
         ids = [FamilyId(UUID(f)) for f in asked]
@@ -284,6 +291,47 @@ def family_comparable(grounds: Any) -> Any:
         list(grounds.own_enrollments),
         sorted(grounds.workers.items()),
         sorted((p, sorted(fs)) for p, fs in grounds.families_of.items()),
+        list(grounds.agreements),
+        list(grounds.consents),
+    )
+
+
+async def test_both_person_read_models_read_the_same_grounds(
+    client: httpx.AsyncClient, container: Container, ops: Party, pup: Party, ngo: Party, other_ops: Party
+) -> None:
+    if container.ctx.read_models is None:
+        pytest.skip("the one-statement read models are PostgreSQL's")
+    fast, by_repositories = container.ctx.read_models.persons, UnitOfWorkPersonReads(container.ctx.uow)
+    jan, maria, kacper, zofia, nowaks, _, zofias = await nowak_households(client, container, ops, pup, ngo, other_ops)
+    for caller in (ops, pup, ngo, other_ops):
+        for person in (jan, maria, kacper, zofia, str(new_id())):
+            read = await fast.grounds(PersonId(UUID(person)), caller.id)
+            expected = await by_repositories.grounds(PersonId(UUID(person)), caller.id)
+            assert person_comparable(read) == person_comparable(expected), (caller.key, person)
+    kacper_for_ops = await fast.grounds(PersonId(UUID(kacper)), ops.id)
+    assert not kacper_for_ops.own  # left the household, enrollment ended
+    assert [e.institution_id for e in kacper_for_ops.active_enrollments] == [other_ops.id]
+    assert len(kacper_for_ops.own_enrollments) == 1
+    zofia_for_ngo = await fast.grounds(PersonId(UUID(zofia)), ngo.id)
+    assert zofia_for_ngo.own
+    # Serving a current member makes a household visible: the NGO's own, and the Nowaks.
+    assert {str(f) for f in zofia_for_ngo.family_ids} == {zofias, nowaks}
+    jan_for_pup = await fast.grounds(PersonId(UUID(jan)), pup.id)
+    assert {str(f) for f in jan_for_pup.family_ids} == {nowaks}
+    assert set(jan_for_pup.workers) == {ops.worker_id}
+    assert set(jan_for_pup.institutions) == {ops.id}
+
+
+def person_comparable(grounds: Any) -> Any:
+    return (
+        grounds.person,
+        grounds.caller_institution,
+        grounds.own,
+        list(grounds.active_enrollments),
+        sorted(grounds.institutions.items()),
+        list(grounds.own_enrollments),
+        sorted(grounds.workers.items()),
+        sorted(grounds.family_ids),
         list(grounds.agreements),
         list(grounds.consents),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from app.domain.access_policy import AccessDecision
+from app.domain.access_policy import AccessDecision, Grounds
 from app.domain.audit import AuditAction, Decision, SubjectType
 from app.domain.caller import Caller, Scope
 from app.domain.clock import local_date
@@ -22,11 +22,12 @@ from app.domain.services.access import (
     access_check,
     check_purpose,
     holders,
+    requester_of,
     status_category,
 )
-from app.domain.services.context import UseCaseContext, audit
+from app.domain.services.context import UseCaseContext, audit, audit_record
 from app.domain.services.merged_records import follow_merges, merged_record_hint
-from app.domain.services.views import EnrollmentView, PersonView, person_views
+from app.domain.services.views import EnrollmentView, PersonView, assemble_person_views, person_views
 from app.domain.values import IdentityDocument, Pesel, Sex
 
 
@@ -194,60 +195,70 @@ async def _person_access(
 
 async def read_person(ctx: UseCaseContext, caller: Caller, person_id: PersonId) -> PersonView:
     """A client of the caller's (or of a family it keeps) in full; anyone else's person as far as the access
-    policy opens it for the purpose: identity from an institution that serves them, each status elsewhere alone."""
+    policy opens it for the purpose: identity from an institution that serves them, each status elsewhere alone.
+
+    Two trips to storage: the grounds, then the audit record."""
     caller.require(Scope.PERSONS_READ)
     purpose = check_purpose(ctx, caller.purpose, "X-Purpose") or DEFAULT_PURPOSE
-    async with ctx.uow() as uow:
-        person = await uow.persons.get(person_id)
-        if person is None:
-            raise NotFound("no such person")
-        if person.merged_into is not None:
+    grounds = await ctx.reads.persons.grounds(person_id, caller.institution_id)
+    person = grounds.person
+    if person is None:
+        raise NotFound("no such person")
+    if person.merged_into is not None:
+        async with ctx.uow() as uow:
             raise await merged_record_hint(uow, caller, person)
-        institution = await caller_institution(uow, caller)
-        access = await _person_access(uow, ctx, caller, institution, person_id, purpose)
-        if not access.readable:
-            await audit(
-                uow,
-                ctx,
-                caller,
-                AuditAction.READ,
-                SubjectType.PERSON,
-                [person_id],
-                categories=[DataCategory.IDENTITY],
-                purpose=purpose,
-                decision=Decision.DENY,
-                reason=access.denial(person_id),
-            )
-            await uow.commit()
-            raise NotFound("no such person")
-        places = access.places
-        opened = [
-            (e, decision)
-            for e in access.elsewhere
-            if (
-                decision := access.check.decide(
-                    person_id, status_category(places[e.institution_id].type), e.institution_id
-                )
-            )
-        ]
-        [view] = await person_views(uow, [person], caller.institution_id, [e for e, _ in opened])
-        reasons = [access.identity.reason if access.identity else "your institution's own client"]
-        reasons += [d.reason for _, d in opened]
-        categories = {DataCategory.IDENTITY, *(status_category(places[e.institution_id].type) for e, _ in opened)}
-        if view.enrollments:
-            categories.add(status_category(institution.type))
-        await audit(
-            uow,
-            ctx,
+    institution = grounds.caller_institution
+    if institution is None:
+        raise PermissionDenied("the token's institution is not registered in Spójnia")
+    check = AccessCheck(
+        requester=requester_of(caller, institution, purpose),
+        grounds=Grounds(agreements=grounds.agreements, consents=grounds.consents),
+        at=ctx.clock.now(),
+    )
+    elsewhere = [e for e in grounds.active_enrollments if e.institution_id != caller.institution_id]
+    identity = (
+        None if grounds.own else check.first_allowed(person_id, DataCategory.IDENTITY, holders(elsewhere, person_id))
+    )
+    if not (grounds.own or identity):
+        denial = check.explain_denial(person_id, DataCategory.IDENTITY, holders(elsewhere, person_id))
+        record = audit_record(
             caller,
             AuditAction.READ,
             SubjectType.PERSON,
-            [person.id],
-            categories=sorted(categories),
+            person_id,
+            at=check.at,
+            categories=(DataCategory.IDENTITY,),
             purpose=purpose,
-            reason="; ".join(dict.fromkeys(reasons)),
+            decision=Decision.DENY,
+            reason=denial,
         )
-        await uow.commit()
+        await ctx.reads.persons.record([record])
+        raise NotFound("no such person")
+    places = grounds.institutions
+    opened = [
+        (e, decision)
+        for e in elsewhere
+        if (decision := check.decide(person_id, status_category(places[e.institution_id].type), e.institution_id))
+    ]
+    [view] = assemble_person_views(
+        [person], grounds.own_enrollments, grounds.workers, {person_id: grounds.family_ids}, [e for e, _ in opened]
+    )
+    reasons = [identity.reason if identity else "your institution's own client"]
+    reasons += [d.reason for _, d in opened]
+    categories = {DataCategory.IDENTITY, *(status_category(places[e.institution_id].type) for e, _ in opened)}
+    if view.enrollments:
+        categories.add(status_category(institution.type))
+    record = audit_record(
+        caller,
+        AuditAction.READ,
+        SubjectType.PERSON,
+        person.id,
+        at=check.at,
+        categories=tuple(sorted(categories)),
+        purpose=purpose,
+        reason="; ".join(dict.fromkeys(reasons)),
+    )
+    await ctx.reads.persons.record([record])
     return view
 
 

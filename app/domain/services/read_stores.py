@@ -12,6 +12,7 @@ from app.domain.audit import AuditRecord
 from app.domain.family_reads import FamilyGrounds
 from app.domain.ids import FamilyId, InstitutionId, PersonId
 from app.domain.lookup_reads import LookupGrounds, LookupKey, RateWindow
+from app.domain.person_reads import PersonGrounds
 from app.domain.ports import UnitOfWork, UnitOfWorkFactory
 from app.domain.read_models import ReadModels
 from app.domain.services.views import family_members, visible_families_of
@@ -92,11 +93,49 @@ class UnitOfWorkFamilyReads:
             )
 
     async def record(self, records: Sequence[AuditRecord]) -> None:
+        await _record(self._uow, records)
+
+
+class UnitOfWorkPersonReads:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def grounds(self, person_id: PersonId, caller_institution: InstitutionId) -> PersonGrounds:
         async with self._uow() as uow:
-            for entry in records:
-                await uow.audit.record(entry)
-            await uow.commit()
+            person = await uow.persons.get(person_id)
+            institution = await uow.institutions.get(caller_institution)
+            if person is None:
+                return PersonGrounds(person=None, caller_institution=institution)
+            active = await uow.shared_clients.active_enrollments([person_id])
+            places = list({e.institution_id for e in active if e.institution_id != caller_institution})
+            own_enrollments = await uow.enrollments.for_persons([person_id], caller_institution)
+            worker_ids = list({e.worker_id for e in [*own_enrollments, *active] if e.worker_id is not None})
+            families = await visible_families_of(uow, [person_id], caller_institution)
+            return PersonGrounds(
+                person=person,
+                caller_institution=institution,
+                own=await uow.persons.visible_to(person_id, caller_institution),
+                active_enrollments=active,
+                institutions={i.id: i for i in await uow.institutions.get_many(places)},
+                own_enrollments=own_enrollments,
+                workers={w.id: w for w in await uow.workers.get_many(worker_ids)} if worker_ids else {},
+                family_ids=families.get(person_id, []),
+                agreements=await uow.agreements.not_ended(caller_institution),
+                consents=await uow.consents.of_persons([person_id]),
+            )
+
+    async def record(self, records: Sequence[AuditRecord]) -> None:
+        await _record(self._uow, records)
+
+
+async def _record(factory: UnitOfWorkFactory, records: Sequence[AuditRecord]) -> None:
+    async with factory() as uow:
+        for entry in records:
+            await uow.audit.record(entry)
+        await uow.commit()
 
 
 def unit_of_work_read_models(uow: UnitOfWorkFactory) -> ReadModels:
-    return ReadModels(lookups=UnitOfWorkLookupReads(uow), families=UnitOfWorkFamilyReads(uow))
+    return ReadModels(
+        lookups=UnitOfWorkLookupReads(uow), families=UnitOfWorkFamilyReads(uow), persons=UnitOfWorkPersonReads(uow)
+    )
