@@ -58,10 +58,16 @@ def container(request: Request) -> Container:
     return found
 
 
-ContainerDep = Annotated[Container, Depends(container)]
+# Dependencies are coroutines even where they need not await: FastAPI runs a plain function in a worker thread,
+# and the hop costs more than the lookup it wraps on every request.
+async def container_dep(request: Request) -> Container:
+    return container(request)
 
 
-def use_cases(request: Request) -> UseCaseContext:
+ContainerDep = Annotated[Container, Depends(container_dep)]
+
+
+async def use_cases(request: Request) -> UseCaseContext:
     return container(request).ctx
 
 
@@ -129,11 +135,15 @@ def _decode_cursor(cursor: str) -> Position:
         ) from None
 
 
-def page_request(
+def page_of(limit: int, cursor: str | None) -> PageRequest:
+    return PageRequest(limit=limit, after=_decode_cursor(cursor) if cursor else None)
+
+
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")] = 50,
     cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
 ) -> PageRequest:
-    return PageRequest(limit=limit, after=_decode_cursor(cursor) if cursor else None)
+    return page_of(limit, cursor)
 
 
 PageDep = Annotated[PageRequest, Depends(page_request)]
@@ -158,7 +168,7 @@ def _expected_version(value: str | None) -> int:
     return int(tag)
 
 
-def if_match(
+async def if_match(
     request: Request,
     value: Annotated[
         str | None,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from unittest.mock import patch
 
 import httpx
+import strawberry.schema.schema as strawberry_schema
 from prometheus_client import REGISTRY
 from sqlalchemy import event
 
@@ -208,6 +210,37 @@ async def test_too_deep_a_query_is_refused(client: httpx.AsyncClient, ops: Party
 
     assert body.get("data") is None
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+
+
+async def test_a_query_asked_again_is_not_validated_again_and_a_too_deep_one_is_refused_every_time(
+    client: httpx.AsyncClient, ops: Party
+) -> None:
+    """Vendors send the same few queries all day: validation (a walk over the whole document, several times the
+    cost of answering a family) is done once per query text, and the limits still hold on every request."""
+    nested = "members { person { families { %s } } }"
+    deep = "{ families { items { " + nested % (nested % (nested % "name")) + " } } }"
+    query = "query Again { families { next_cursor } }"
+    await gql(client, ops, query)
+    with validations_counted() as validated:
+        again = await gql(client, ops, query)
+        refused = [await gql(client, ops, deep) for _ in range(2)]
+    assert "errors" not in again
+    assert all("exceeds maximum operation depth" in r["errors"][0]["message"] for r in refused)
+    assert len(validated) == 1  # the deep query, once; the repeated one not at all
+
+
+@contextmanager
+def validations_counted() -> Iterator[list[object]]:
+    """The documents that were validated (not answered from the validation cache) meanwhile."""
+    validated: list[object] = []
+    real = strawberry_schema.validate
+
+    def counting(schema: Any, document: Any, *args: Any, **kwargs: Any) -> Any:
+        validated.append(document)
+        return real(schema, document, *args, **kwargs)
+
+    with patch("strawberry.schema.schema.validate", counting):
+        yield validated
 
 
 async def test_too_many_aliases_are_refused(client: httpx.AsyncClient, ops: Party) -> None:

@@ -9,7 +9,7 @@ from fastapi import Depends, Security
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from app.api.deps import container, current_caller
+from app.api.deps import container_dep, current_caller
 from app.api.graphql.errors import domain_call
 from app.bootstrap import Container
 from app.domain.caller import Caller
@@ -69,6 +69,6 @@ class GraphContext(BaseContext):
 
 
 async def graph_context(
-    app: Annotated[Container, Depends(container)], caller: Annotated[Caller, Security(current_caller)]
+    app: Annotated[Container, Depends(container_dep)], caller: Annotated[Caller, Security(current_caller)]
 ) -> GraphContext:
     return GraphContext(app, caller)

@@ -5,19 +5,20 @@ from __future__ import annotations
 from uuid import UUID
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from app.api.deps import encode_cursor, page_request
+from app.api.deps import encode_cursor, page_of
 from app.api.graphql.context import GraphContext
 from app.api.graphql.errors import domain_call
 from app.api.graphql.referrals import OutcomeInput, Referral, ReferralActionName, ReferralInput
@@ -92,7 +93,7 @@ async def _page(first: int, after: str | None) -> PageRequest:
         raise GraphQLError(
             f"first must be between 1 and {MAX_PAGE_SIZE}", extensions={"code": "validation-error", "status": 422}
         )
-    return page_request(limit=first, cursor=after)
+    return page_of(first, after)
 
 
 @strawberry.type
@@ -184,6 +185,12 @@ class QuietSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    # The depth and alias limits as rule classes made once: QueryDepthLimiter and MaxAliasesLimiter make a new class
+    # per instance, so per request, and the validation cache (keyed by the rules) would never hit again.
+    limits: list[type[ASTValidationRule]] = [
+        depth_rule(settings.graphql_max_depth, None),
+        aliases_rule(settings.graphql_max_aliases),
+    ]
     return QuietSchema(
         query=Query,
         mutation=Mutation,
@@ -193,9 +200,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions=[
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
-            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+            lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             # Unexpected failures reach clients as "Unexpected error."; domain errors keep their message.
             lambda: MaskErrors(should_mask_error=_unexpected),
         ],
