@@ -121,6 +121,12 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.state.container = container
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
+    graphql = GraphQLRouter(
+        build_schema(settings), context_getter=graph_context, graphql_ide=None, include_in_schema=False
+    )
+    # First: routes are matched in order, and /graphql (one route, no path parameters, outside the OpenAPI
+    # document) would otherwise be tried against every REST route on every query.
+    app.include_router(graphql, prefix="/graphql")
     for module in (meta, oauth, institutions, persons, families, family_work, referrals, events, directory):
         app.include_router(module.router)
     app.include_router(restricted_records.router)
@@ -130,9 +136,5 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(reconciliation.router)
     app.include_router(imports.router)
     app.include_router(informator.router)  # the public HTML page; not part of the OpenAPI document
-    graphql = GraphQLRouter(
-        build_schema(settings), context_getter=graph_context, graphql_ide=None, include_in_schema=False
-    )
-    app.include_router(graphql, prefix="/graphql")
     install_openapi(app)
     return app

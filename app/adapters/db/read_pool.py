@@ -140,11 +140,25 @@ AGREEMENTS_AND_PARTIES = """
         AS parties"""
 
 
+# Agreements as mapped before, by (id, version, updated_at): every change of an agreement takes a new version, the
+# same few agreements ground most reads of an institution, and mapping one (every party, every category) costs
+# more than reading it. Bounded; the read paths never change what they are given.
+_AGREEMENTS: dict[tuple[Any, int, Any], Agreement] = {}
+_AGREEMENTS_KEPT = 4096
+
+
 def agreements_from(row: asyncpg.Record) -> list[Agreement]:
-    parties: dict[Any, list[Any]] = {}
-    for party in rows(row["parties"]):
-        parties.setdefault(party.agreement_id, []).append(party)
-    return [agreement_from_rows(a, parties.get(a.id, [])) for a in rows(row["agreements"])]
+    found = rows(row["agreements"])
+    missing = [a for a in found if (a.id, a.version, a.updated_at) not in _AGREEMENTS]
+    if missing:
+        parties: dict[Any, list[Any]] = {}
+        for party in rows(row["parties"]):
+            parties.setdefault(party.agreement_id, []).append(party)
+        if len(_AGREEMENTS) + len(missing) > _AGREEMENTS_KEPT:
+            _AGREEMENTS.clear()
+        for a in missing:
+            _AGREEMENTS[(a.id, a.version, a.updated_at)] = agreement_from_rows(a, parties.get(a.id, []))
+    return [_AGREEMENTS[(a.id, a.version, a.updated_at)] for a in found]
 
 
 def enrolled_now(person: str, institution: str) -> str:
