@@ -105,8 +105,11 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None) -> Container:
     vault = open_vault(settings.pesel, development=settings.development)
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = make_session_factory(engine)
+    # As many connections as the engine may open (pool size plus overflow): the hot paths now go through this pool.
     read_pool = (
-        ReadPool(asyncpg_dsn(engine), size=settings.database_pool_size) if engine.dialect.name == "postgresql" else None
+        ReadPool(asyncpg_dsn(engine), size=2 * settings.database_pool_size)
+        if engine.dialect.name == "postgresql"
+        else None
     )
     http = httpx.AsyncClient()
     issuer = (

@@ -229,7 +229,7 @@ async def withdraw_consent(
 )
 async def look_up_shared_client(
     body: LookupIn, ctx: ContextDep, caller: Caller = caller_with(Scope.PERSONS_READ)
-) -> LookupOut:
+) -> Response:
     query = lookups.SharedClientQuery(
         purpose=body.purpose,
         pesel=body.pesel,
@@ -238,4 +238,4 @@ async def look_up_shared_client(
         birth_date=body.birth_date,
     )
     found = await lookups.lookup_shared_client(ctx, caller, query)
-    return LookupOut(matches=[LookupMatch.of(m) for m in found])
+    return json_body(LookupOut(matches=[LookupMatch.of(m) for m in found]))
