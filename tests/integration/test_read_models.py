@@ -335,3 +335,12 @@ def person_comparable(grounds: Any) -> Any:
         list(grounds.agreements),
         list(grounds.consents),
     )
+
+
+async def test_the_read_models_run_on_generic_plans(container: Container) -> None:
+    """Their statements are planned once, not again at each execution (planning cost a family read more than
+    running it)."""
+    if container.read_pool is None:
+        pytest.skip("the read pool is PostgreSQL's")
+    pool = await container.read_pool()
+    assert await pool.fetchval("SHOW plan_cache_mode") == "force_generic_plan"

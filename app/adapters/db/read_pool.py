@@ -85,6 +85,12 @@ RECORD_AUDIT = f"INSERT INTO audit_events ({AUDIT_COLUMNS}) SELECT * FROM {audit
 STATEMENTS = Counter("spojnia_read_model_statements_total", "Statements the read models sent on their asyncpg pool")
 
 
+# The read models' statements are prepared once and bind ids only, so one generic plan fits every execution.
+# PostgreSQL's default re-plans a statement for each execution while it judges a custom plan cheaper, and for
+# the family's grounds planning took 1.4 ms of its 1.8 (execution 0.4 ms): with generic plans 0.4 ms in all.
+GENERIC_PLANS = {"plan_cache_mode": "force_generic_plan"}
+
+
 async def _leave_as_is(_: asyncpg.Connection) -> None:
     """No reset query on release (asyncpg's default costs a round trip)."""
 
@@ -101,7 +107,12 @@ class ReadPool:
             async with self._opening:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self._dsn, min_size=1, max_size=self._size, reset=_leave_as_is, timeout=30
+                        self._dsn,
+                        min_size=1,
+                        max_size=self._size,
+                        reset=_leave_as_is,
+                        timeout=30,
+                        server_settings=GENERIC_PLANS,
                     )
         return self._pool
 
