@@ -547,6 +547,10 @@ class InMemoryAuditLog:
             raise self._outage
         self._tx.record(record)
 
+    async def record_many(self, records: Sequence[AuditRecord]) -> None:
+        for record in records:
+            await self.record(record)
+
     async def for_subject(self, subject_id: object) -> list[AuditRecord]:
         self._tx._ensure_open()
         found = [r for r in [*self._tx.store.audit, *self._tx.audit] if r.subject_id == subject_id]

@@ -299,6 +299,9 @@ class AuditLog(Protocol):
     async def record(self, record: AuditRecord) -> None:
         """Append one record in the current transaction."""
 
+    async def record_many(self, records: Sequence[AuditRecord]) -> None:
+        """Append records in the current transaction, in one statement."""
+
     async def for_subject(self, subject_id: object) -> list[AuditRecord]:
         """Records about one subject, oldest first."""
 

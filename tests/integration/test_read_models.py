@@ -54,18 +54,7 @@ async def served_widely(client: httpx.AsyncClient, ops: Party, pup: Party, ngo: 
             text("UPDATE enrollments SET until = '2026-01-31' WHERE person_id = :person AND institution_id = :gops"),
             {"person": jan["id"], "gops": other_ops.id},
         )
-    consent = await client.post(
-        f"/v1/persons/{jan['id']}/consents",
-        json={
-            "grantee": {"institution_id": str(ngo.id)},
-            "categories": ["identity", "social_assistance_status"],
-            "purpose": "SHARED_CLIENT_CHECK",
-            "method": "SIGNED_FORM",
-            "given_on": "2025-03-01",
-        },
-        headers=ops.headers(),
-    )
-    assert consent.status_code == 201, consent.text
+    await consent(client, ops, jan["id"], ngo, ["identity", "social_assistance_status"], "SHARED_CLIENT_CHECK")
     ended = await signed(client, agreement_body(pup, other_ops), pup, other_ops)
     finished = await client.post(
         f"/v1/agreements/{ended['id']}/end",
@@ -85,6 +74,20 @@ async def served_widely(client: httpx.AsyncClient, ops: Party, pup: Party, ngo: 
             identity_document={"kind": "PASSPORT", "number": "FB765432", "country": "UA"},
         ),
     )
+
+
+async def consent(
+    client: httpx.AsyncClient, recorder: Party, person_id: str, grantee: Party, categories: list[str], purpose: str
+) -> None:
+    body = {
+        "grantee": {"institution_id": str(grantee.id)},
+        "categories": categories,
+        "purpose": purpose,
+        "method": "SIGNED_FORM",
+        "given_on": "2025-03-01",
+    }
+    recorded = await client.post(f"/v1/persons/{person_id}/consents", json=body, headers=recorder.headers())
+    assert recorded.status_code == 201, recorded.text
 
 
 def comparable(grounds: Any) -> Any:
@@ -223,18 +226,7 @@ async def nowak_households(
     await enroll(client, other_ops, person_body(KACPER, first_name="Kacper", status="APPLICANT"))
     zofia = (await enroll(client, ops, person_body(ZOFIA, first_name="Zofia")))["id"]
     await enroll(client, ngo, person_body(ZOFIA, first_name="Zofia", status="PARTICIPANT"))
-    consent = await client.post(
-        f"/v1/persons/{zofia}/consents",
-        json={
-            "grantee": {"institution_id": str(ops.id)},
-            "categories": ["identity", "household"],
-            "purpose": "FAMILY_COOPERATION",
-            "method": "SIGNED_FORM",
-            "given_on": "2025-03-01",
-        },
-        headers=ngo.headers(),
-    )
-    assert consent.status_code == 201, consent.text
+    await consent(client, ngo, zofia, ops, ["identity", "household"], "FAMILY_COOPERATION")
     nowaks = await family(client, ops, jan, maria, kacper, zofia)
     async with container.engine.begin() as connection:
         await connection.execute(

@@ -65,6 +65,19 @@ async def resolve_caller(
     ctx: UseCaseContext, claims: VerifiedClaims, acting_worker: WorkerId | None, request_id: str
 ) -> Caller:
     """A worker's own token acts as that worker; only a system token may name a worker of its institution."""
+    # A system client acting for nobody has nothing to look up (most calls of vendors' systems).
+    worker_id = None if claims.system and acting_worker is None else await _acting(ctx, claims, acting_worker)
+    return Caller(
+        subject=claims.subject,
+        institution_id=claims.institution_id,
+        scopes=claims.scopes,
+        roles=claims.roles,
+        worker_id=worker_id,
+        request_id=request_id,
+    )
+
+
+async def _acting(ctx: UseCaseContext, claims: VerifiedClaims, acting_worker: WorkerId | None) -> WorkerId | None:
     worker_id: WorkerId | None = None
     async with ctx.uow() as uow:
         if not claims.system:
@@ -81,11 +94,4 @@ async def resolve_caller(
             if worker is None or worker.institution_id != claims.institution_id or not worker.active:
                 raise PermissionDenied("the acting worker is not a worker of the token's institution")
             worker_id = worker.id
-    return Caller(
-        subject=claims.subject,
-        institution_id=claims.institution_id,
-        scopes=claims.scopes,
-        roles=claims.roles,
-        worker_id=worker_id,
-        request_id=request_id,
-    )
+    return worker_id

@@ -69,8 +69,8 @@ async def audit(
     """Record one audit entry per subject, inside the caller's transaction."""
     categories = tuple(categories)
     at = ctx.clock.now()
-    for subject_id in subject_ids:
-        await uow.audit.record(
+    await uow.audit.record_many(
+        [
             audit_record(
                 caller,
                 action,
@@ -82,7 +82,9 @@ async def audit(
                 decision=decision,
                 reason=reason,
             )
-        )
+            for subject_id in subject_ids
+        ]
+    )
 
 
 def audit_record(
