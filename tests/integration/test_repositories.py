@@ -6,9 +6,10 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app.bootstrap import Container
+from app.domain.audit import AuditAction, SubjectType
 from app.domain.caller import ALL_SCOPES, Caller
 from app.domain.errors import DuplicateRecord, StaleVersion
 from app.domain.families import Family
@@ -16,6 +17,7 @@ from app.domain.ids import EnrollmentId, FamilyId, InstitutionId, MembershipId, 
 from app.domain.pagination import PageRequest
 from app.domain.persons import Enrollment, Person
 from app.domain.services import persons as person_use
+from app.domain.services.context import audit_record
 from app.domain.values import Pesel
 from tests.builders import JAN, MARIA, make_pesel
 from tests.conftest import Party
@@ -220,3 +222,28 @@ async def test_rate_limit_windows_count_each_hit_and_a_new_window_drops_the_old(
     assert counted == [1, 2, 3]
     assert (other_client, next_window) == (1, 1)
     assert [tuple(row) for row in left] == [("lookup:a", 1), ("lookup:b", 1)]
+
+
+async def test_the_audit_records_of_a_request_go_in_as_one_statement(container: Container, ops: Party) -> None:
+    """A page of twenty referrals is twenty records read: one INSERT, not one round trip each."""
+    records = [
+        audit_record(caller_of(ops), AuditAction.READ, SubjectType.REFERRAL, new_id(), at=NOW) for _ in range(20)
+    ]
+    inserts: list[bool] = []
+
+    def count(_conn: object, _cursor: object, statement: str, _params: object, _ctx: object, many: bool) -> None:
+        # An executemany is one call here but a statement per row at the server.
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS"):
+            inserts.append(many)
+
+    event.listen(container.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with container.ctx.uow() as uow:
+            await uow.audit.record_many(records)
+            await uow.commit()
+    finally:
+        event.remove(container.engine.sync_engine, "before_cursor_execute", count)
+    async with container.ctx.uow() as uow:
+        stored = [r for record in records for r in await uow.audit.for_subject(record.subject_id)]
+    assert inserts == [False]
+    assert stored == records
