@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from app.adapters.auth.tokens import InvalidToken
+from app.adapters.db.engine import database_unreachable
 from app.api.problems import FieldProblem, problem_response
 from app.domain.caller import MissingScope
 from app.domain.errors import (
@@ -169,8 +170,17 @@ async def _client_gone(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    if database_unreachable(error):
+        log.warning("database unreachable: %s", type(error).__name__, extra={"request_id": _request_id(request)})
+        return problem_response(
+            "service-unavailable", None, request_id=_request_id(request), headers={"Retry-After": RETRY_AFTER}
+        )
     log.exception("unhandled error", extra={"request_id": _request_id(request)})
     return problem_response("internal-error", None, request_id=_request_id(request))
+
+
+# Long enough for a pool to reconnect or a primary to be promoted, short enough for a worker waiting at a desk.
+RETRY_AFTER = "5"
 
 
 def install_error_handlers(app: FastAPI) -> None:

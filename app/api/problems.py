@@ -103,6 +103,12 @@ _TYPES = [
     ),
     ProblemType("unsupported-media-type", "Unsupported media type", 415, "Send application/json."),
     ProblemType(
+        "service-unavailable",
+        "Service unavailable",
+        503,
+        "The database cannot be reached just now; nothing was saved. Try again after Retry-After seconds.",
+    ),
+    ProblemType(
         "internal-error",
         "Internal error",
         500,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -36,3 +39,24 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
 def asyncpg_dsn(engine: AsyncEngine) -> str:
     """The engine's PostgreSQL URL as asyncpg itself takes it, for the statements that skip SQLAlchemy."""
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# What a database that cannot be reached (down, restarting, out of connections) raises, through SQLAlchemy or
+# through asyncpg directly (the read models): the request may be tried again; nothing of it was written.
+_UNREACHABLE = (
+    ConnectionError,  # refused, reset
+    TimeoutError,  # no connection within the pool's or the driver's timeout
+    socket.gaierror,  # the host's name does not resolve
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, restarting
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def database_unreachable(error: BaseException) -> bool:
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        return database_unreachable(error.orig) if isinstance(error.orig, BaseException) else False
+    cause = error.__cause__
+    return isinstance(error, _UNREACHABLE) or (cause is not None and isinstance(cause, _UNREACHABLE))
