@@ -17,6 +17,7 @@ from app.bootstrap import Container
 from app.domain.audit import AuditAction, AuditRecord, Decision, SubjectType
 from app.domain.ids import AuditEventId, FamilyId, InstitutionId, PersonId, new_id
 from app.domain.lookup_reads import LookupKey, LookupReads, RateWindow
+from app.domain.read_models import ReadModels
 from app.domain.services.read_stores import UnitOfWorkFamilyReads, UnitOfWorkLookupReads, UnitOfWorkPersonReads
 from app.domain.values import Pesel
 from tests.api.test_sharing import agreement_body, enroll, signed
@@ -29,10 +30,15 @@ WINDOW_START = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 BORN = date(1990, 4, 2)  # person_body's birth date for a person without PESEL
 
 
+def postgresql_models(container: Container) -> ReadModels:
+    """The one-statement read models; this module is not marked `sqlite`, so it runs on PostgreSQL only, where the
+    container always has them."""
+    assert container.ctx.read_models is not None, "a PostgreSQL container without its read models"
+    return container.ctx.read_models
+
+
 def stores(container: Container) -> tuple[LookupReads, LookupReads]:
-    if container.ctx.read_models is None:
-        pytest.skip("the one-statement read models are PostgreSQL's")
-    return container.ctx.read_models.lookups, UnitOfWorkLookupReads(container.ctx.uow)
+    return postgresql_models(container).lookups, UnitOfWorkLookupReads(container.ctx.uow)
 
 
 def window(bucket: str, per_window: int = 5, start: datetime = WINDOW_START) -> RateWindow:
@@ -245,9 +251,7 @@ async def nowak_households(
 async def test_both_family_read_models_read_the_same_grounds(
     client: httpx.AsyncClient, container: Container, ops: Party, pup: Party, ngo: Party, other_ops: Party
 ) -> None:
-    if container.ctx.read_models is None:
-        pytest.skip("the one-statement read models are PostgreSQL's")
-    fast, by_repositories = container.ctx.read_models.families, UnitOfWorkFamilyReads(container.ctx.uow)
+    fast, by_repositories = postgresql_models(container).families, UnitOfWorkFamilyReads(container.ctx.uow)
     jan, maria, _, zofia, nowaks, kacpers, zofias = await nowak_households(client, container, ops, pup, ngo, other_ops)
     asked = [nowaks, kacpers, zofias, str(new_id())]
     for caller in (ops, pup, ngo, other_ops):
@@ -291,9 +295,7 @@ def family_comparable(grounds: Any) -> Any:
 async def test_both_person_read_models_read_the_same_grounds(
     client: httpx.AsyncClient, container: Container, ops: Party, pup: Party, ngo: Party, other_ops: Party
 ) -> None:
-    if container.ctx.read_models is None:
-        pytest.skip("the one-statement read models are PostgreSQL's")
-    fast, by_repositories = container.ctx.read_models.persons, UnitOfWorkPersonReads(container.ctx.uow)
+    fast, by_repositories = postgresql_models(container).persons, UnitOfWorkPersonReads(container.ctx.uow)
     jan, maria, kacper, zofia, nowaks, _, zofias = await nowak_households(client, container, ops, pup, ngo, other_ops)
     for caller in (ops, pup, ngo, other_ops):
         for person in (jan, maria, kacper, zofia, str(new_id())):
@@ -332,7 +334,6 @@ def person_comparable(grounds: Any) -> Any:
 async def test_the_read_models_run_on_generic_plans(container: Container) -> None:
     """Their statements are planned once, not again at each execution (planning cost a family read more than
     running it)."""
-    if container.read_pool is None:
-        pytest.skip("the read pool is PostgreSQL's")
+    assert container.read_pool is not None, "a PostgreSQL container without its read pool"
     pool = await container.read_pool()
     assert await pool.fetchval("SHOW plan_cache_mode") == "force_generic_plan"

@@ -15,6 +15,7 @@ from app.domain.institutions import LABOUR_OFFICE_TYPES, Institution
 from app.domain.persons import Enrollment
 from app.domain.ports import UnitOfWork
 from app.domain.services.context import UseCaseContext
+from app.domain.sharing import Agreement, Consent
 
 PURPOSE_LIST = "SharingPurpose"
 # The purpose of the persons and families doors when the caller names none (X-Purpose).
@@ -90,8 +91,16 @@ async def _with_grounds(
     """The agreements the requester is party to and the subjects' consents, loaded once per request."""
     agreements = await uow.agreements.not_ended(requester.institution_id)
     consents = await uow.consents.of_persons(list(subjects)) if subjects else []
-    grounds = Grounds(agreements=agreements, consents=consents)
-    return AccessCheck(requester=requester, grounds=grounds, at=ctx.clock.now())
+    return checked_on(ctx, requester, agreements, consents)
+
+
+def checked_on(
+    ctx: UseCaseContext, requester: Requester, agreements: Sequence[Agreement], consents: Sequence[Consent]
+) -> AccessCheck:
+    """The policy bound to grounds already read (by a read model, or the repositories above)."""
+    return AccessCheck(
+        requester=requester, grounds=Grounds(agreements=agreements, consents=consents), at=ctx.clock.now()
+    )
 
 
 def holders(enrollments: Iterable[Enrollment], subject: PersonId) -> list[InstitutionId]:

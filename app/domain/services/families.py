@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.domain.access_policy import Grounds
 from app.domain.audit import AuditAction, AuditRecord, SubjectType
 from app.domain.caller import Caller, Scope
 from app.domain.clock import local_date
@@ -16,7 +15,14 @@ from app.domain.families import Family
 from app.domain.ids import FamilyId, MembershipId, PersonId, new_id
 from app.domain.pagination import Page, PageRequest
 from app.domain.ports import UnitOfWork
-from app.domain.services.access import DEFAULT_PURPOSE, AccessCheck, access_check, check_purpose, requester_of
+from app.domain.services.access import (
+    DEFAULT_PURPOSE,
+    AccessCheck,
+    access_check,
+    check_purpose,
+    checked_on,
+    requester_of,
+)
 from app.domain.services.context import UseCaseContext, audit_record
 from app.domain.services.persons import caller_institution
 from app.domain.services.views import FamilyView, assemble_family_views, assemble_person_views, family_views
@@ -89,8 +95,7 @@ async def _views_and_audit(
         return check is not None and check.decide(person_id, DataCategory.HOUSEHOLD, family.created_by).allowed
 
     views = await family_views(uow, families, caller.institution_id, household_opens)
-    for record in _read_records(ctx, caller, views, action, purpose):
-        await uow.audit.record(record)
+    await uow.audit.record_many(_read_records(ctx, caller, views, action, purpose))
     return views
 
 
@@ -136,10 +141,8 @@ async def read_families(ctx: UseCaseContext, caller: Caller, family_ids: Sequenc
     if kept_elsewhere:
         if grounds.caller_institution is None:
             raise PermissionDenied("the token's institution is not registered in Spójnia")
-        check = AccessCheck(
-            requester=requester_of(caller, grounds.caller_institution, purpose),
-            grounds=Grounds(agreements=grounds.agreements, consents=grounds.consents),
-            at=ctx.clock.now(),
+        check = checked_on(
+            ctx, requester_of(caller, grounds.caller_institution, purpose), grounds.agreements, grounds.consents
         )
 
     def household_opens(family: Family, person_id: PersonId) -> bool:

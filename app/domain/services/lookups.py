@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from app.domain.access_policy import Grounds
 from app.domain.audit import AuditAction, AuditRecord, Decision, SubjectType
 from app.domain.caller import Caller, Scope
 from app.domain.errors import FieldError, InvalidInput, PermissionDenied, RateLimited
@@ -17,7 +16,7 @@ from app.domain.ids import PersonId, new_id
 from app.domain.institutions import Institution, Worker
 from app.domain.lookup_reads import LookupGrounds, LookupKey, RateWindow
 from app.domain.persons import Enrollment
-from app.domain.services.access import AccessCheck, check_purpose, requester_of, status_category
+from app.domain.services.access import AccessCheck, check_purpose, checked_on, requester_of, status_category
 from app.domain.services.context import UseCaseContext, audit_record
 from app.domain.values import Pesel
 
@@ -103,10 +102,8 @@ async def lookup_shared_client(
         raise _refused(ctx, retry_after)
     if grounds.caller_institution is None:
         raise PermissionDenied("the token's institution is not registered in Spójnia")
-    check = AccessCheck(
-        requester=requester_of(caller, grounds.caller_institution, query.purpose),
-        grounds=Grounds(agreements=grounds.agreements, consents=grounds.consents),
-        at=ctx.clock.now(),
+    check = checked_on(
+        ctx, requester_of(caller, grounds.caller_institution, query.purpose), grounds.agreements, grounds.consents
     )
     matches, records = _disclose(caller, grounds, check, query.purpose)
     if not await ctx.reads.lookups.record(records, window):

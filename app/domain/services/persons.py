@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from app.domain.access_policy import AccessDecision, Grounds
+from app.domain.access_policy import AccessDecision
 from app.domain.audit import AuditAction, Decision, SubjectType
 from app.domain.caller import Caller, Scope
 from app.domain.clock import local_date
@@ -21,6 +21,7 @@ from app.domain.services.access import (
     AccessCheck,
     access_check,
     check_purpose,
+    checked_on,
     holders,
     requester_of,
     status_category,
@@ -210,11 +211,7 @@ async def read_person(ctx: UseCaseContext, caller: Caller, person_id: PersonId) 
     institution = grounds.caller_institution
     if institution is None:
         raise PermissionDenied("the token's institution is not registered in Spójnia")
-    check = AccessCheck(
-        requester=requester_of(caller, institution, purpose),
-        grounds=Grounds(agreements=grounds.agreements, consents=grounds.consents),
-        at=ctx.clock.now(),
-    )
+    check = checked_on(ctx, requester_of(caller, institution, purpose), grounds.agreements, grounds.consents)
     elsewhere = [e for e in grounds.active_enrollments if e.institution_id != caller.institution_id]
     identity = (
         None if grounds.own else check.first_allowed(person_id, DataCategory.IDENTITY, holders(elsewhere, person_id))

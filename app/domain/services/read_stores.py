@@ -15,7 +15,7 @@ from app.domain.lookup_reads import LookupGrounds, LookupKey, RateWindow
 from app.domain.person_reads import PersonGrounds
 from app.domain.ports import UnitOfWork, UnitOfWorkFactory
 from app.domain.read_models import ReadModels
-from app.domain.services.views import family_members, visible_families_of
+from app.domain.services.views import shown_members, visible_families_of, workers_of
 
 
 class UnitOfWorkLookupReads:
@@ -31,15 +31,13 @@ class UnitOfWorkLookupReads:
             candidates = await _candidates(uow, key)
             enrollments = await uow.shared_clients.active_enrollments(candidates)
             places = await uow.institutions.get_many(list({e.institution_id for e in enrollments}))
-            worker_ids = list({e.worker_id for e in enrollments if e.worker_id is not None})
-            workers = await uow.workers.get_many(worker_ids) if worker_ids else []
             return LookupGrounds(
                 hits=hits,
                 caller_institution=institution,
                 candidates=candidates,
                 active_enrollments=enrollments,
                 institutions={i.id: i for i in places},
-                workers={w.id: w for w in workers},
+                workers=await workers_of(uow, enrollments),
                 agreements=await uow.agreements.not_ended(caller_institution),
                 consents=await uow.consents.of_persons(candidates) if candidates else [],
             )
@@ -47,8 +45,7 @@ class UnitOfWorkLookupReads:
     async def record(self, records: Sequence[AuditRecord], window: RateWindow) -> bool:
         async with self._uow() as uow:
             # Counted last, just before the commit, so that the client's counter row stays locked only that long.
-            for entry in records:
-                await uow.audit.record(entry)
+            await uow.audit.record_many(records)
             if await uow.rate_limits.hit(window.bucket, window.start) > window.per_window:
                 return False
             await uow.commit()
@@ -72,12 +69,9 @@ class UnitOfWorkFamilyReads:
         async with self._uow() as uow:
             visible = await uow.families.visible_among(list(dict.fromkeys(family_ids)), caller_institution)
             families = await uow.families.get_many(list(visible))
-            current, past = family_members(families)
-            still_seen = await uow.persons.visible_among(list(past), caller_institution) if past else set()
-            persons = await uow.persons.get_many(list(current | still_seen))
+            persons = await shown_members(uow, families, caller_institution)
             ids = [p.id for p in persons]
             enrollments = await uow.enrollments.for_persons(ids, caller_institution)
-            worker_ids = list({e.worker_id for e in enrollments if e.worker_id is not None})
             kept_elsewhere = list(
                 {m.person_id for f in families if f.created_by != caller_institution for m in f.current_members}
             )
@@ -86,7 +80,7 @@ class UnitOfWorkFamilyReads:
                 families=families,
                 persons=persons,
                 own_enrollments=enrollments,
-                workers={w.id: w for w in await uow.workers.get_many(worker_ids)} if worker_ids else {},
+                workers=await workers_of(uow, enrollments),
                 families_of=await visible_families_of(uow, ids, caller_institution),
                 agreements=await uow.agreements.not_ended(caller_institution) if kept_elsewhere else [],
                 consents=await uow.consents.of_persons(kept_elsewhere) if kept_elsewhere else [],
@@ -109,7 +103,6 @@ class UnitOfWorkPersonReads:
             active = await uow.shared_clients.active_enrollments([person_id])
             places = list({e.institution_id for e in active if e.institution_id != caller_institution})
             own_enrollments = await uow.enrollments.for_persons([person_id], caller_institution)
-            worker_ids = list({e.worker_id for e in [*own_enrollments, *active] if e.worker_id is not None})
             families = await visible_families_of(uow, [person_id], caller_institution)
             return PersonGrounds(
                 person=person,
@@ -118,7 +111,7 @@ class UnitOfWorkPersonReads:
                 active_enrollments=active,
                 institutions={i.id: i for i in await uow.institutions.get_many(places)},
                 own_enrollments=own_enrollments,
-                workers={w.id: w for w in await uow.workers.get_many(worker_ids)} if worker_ids else {},
+                workers=await workers_of(uow, [*own_enrollments, *active]),
                 family_ids=families.get(person_id, []),
                 agreements=await uow.agreements.not_ended(caller_institution),
                 consents=await uow.consents.of_persons([person_id]),
@@ -130,8 +123,7 @@ class UnitOfWorkPersonReads:
 
 async def _record(factory: UnitOfWorkFactory, records: Sequence[AuditRecord]) -> None:
     async with factory() as uow:
-        for entry in records:
-            await uow.audit.record(entry)
+        await uow.audit.record_many(records)
         await uow.commit()
 
 

@@ -18,6 +18,7 @@ from app.domain.errors import Conflict, InvalidInput
 from app.domain.families import Family
 from app.domain.ids import EnrollmentId, FamilyId, InstitutionId, MembershipId, PersonId, WorkerId, new_id
 from app.domain.institutions import Institution, Worker
+from app.domain.lookup_reads import folded
 from app.domain.pagination import PageRequest, Position
 from app.domain.persons import Enrollment, Person
 from app.domain.record_imports import (
@@ -38,7 +39,7 @@ _ENROLLMENT_KEYS = ("status", "since", "until", "worker_name", "worker_ref")
 
 
 def _folded(name: str | None) -> str:
-    return " ".join((name or "").split()).casefold()
+    return folded(name or "")
 
 
 class _Rejected(Exception):

@@ -45,7 +45,7 @@ async def person_views(
 ) -> list[PersonView]:
     ids = [p.id for p in persons]
     enrollments = await uow.enrollments.for_persons(ids, institution_id)
-    workers = await _workers(uow, [*enrollments, *elsewhere])
+    workers = await workers_of(uow, [*enrollments, *elsewhere])
     return assemble_person_views(
         persons, enrollments, workers, await visible_families_of(uow, ids, institution_id), elsewhere
     )
@@ -95,11 +95,15 @@ async def family_views(
     institution_id: InstitutionId,
     household_opens: Callable[[Family, PersonId], bool],
 ) -> list[FamilyView]:
+    views = await person_views(uow, await shown_members(uow, families, institution_id), institution_id)
+    return assemble_family_views(families, views, institution_id, household_opens)
+
+
+async def shown_members(uow: UnitOfWork, families: Sequence[Family], institution_id: InstitutionId) -> list[Person]:
+    """The families' current members, and past members the institution still sees otherwise."""
     current, past = family_members(families)
     still_visible = await uow.persons.visible_among(list(past), institution_id) if past else set()
-    persons = await uow.persons.get_many(list(current | still_visible))
-    views = await person_views(uow, persons, institution_id)
-    return assemble_family_views(families, views, institution_id, household_opens)
+    return await uow.persons.get_many(list(current | still_visible))
 
 
 def assemble_family_views(
@@ -130,6 +134,6 @@ def assemble_family_views(
     ]
 
 
-async def _workers(uow: UnitOfWork, enrollments: Sequence[Enrollment]) -> dict[WorkerId, Worker]:
+async def workers_of(uow: UnitOfWork, enrollments: Sequence[Enrollment]) -> dict[WorkerId, Worker]:
     ids = list({e.worker_id for e in enrollments if e.worker_id is not None})
     return {w.id: w for w in await uow.workers.get_many(ids)} if ids else {}
